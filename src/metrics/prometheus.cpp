@@ -1,0 +1,61 @@
+#include "metrics/prometheus.h"
+
+#include <cstdio>
+
+namespace pharos::metrics {
+
+void TextWriter::family(std::string_view name, std::string_view type, std::string_view help) {
+  out_ += "# HELP ";
+  out_ += name;
+  out_ += ' ';
+  out_ += help;
+  out_ += "\n# TYPE ";
+  out_ += name;
+  out_ += ' ';
+  out_ += type;
+  out_ += '\n';
+}
+
+void TextWriter::sample(std::string_view name, std::string_view labels, uint64_t value) {
+  out_ += name;
+  if (!labels.empty()) {
+    out_ += '{';
+    out_ += labels;
+    out_ += '}';
+  }
+  out_ += ' ';
+  out_ += std::to_string(value);
+  out_ += '\n';
+}
+
+void TextWriter::sample(std::string_view name, std::string_view labels, double value) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", value);
+  out_ += name;
+  if (!labels.empty()) {
+    out_ += '{';
+    out_ += labels;
+    out_ += '}';
+  }
+  out_ += ' ';
+  out_ += buf;
+  out_ += '\n';
+}
+
+std::string TextWriter::escape(std::string_view value) {
+  std::string s;
+  s.reserve(value.size());
+  for (char c : value) {
+    if (c == '\\' || c == '"') {
+      s += '\\';
+      s += c;
+    } else if (c == '\n') {
+      s += "\\n";
+    } else {
+      s += c;
+    }
+  }
+  return s;
+}
+
+}  // namespace pharos::metrics

@@ -1,0 +1,55 @@
+#include "query/encoder.h"
+
+#include <algorithm>
+
+namespace pharos::query {
+
+using dns::Section;
+
+size_t reply_limit(const dns::Query& q, const Options& o, Transport t) {
+  if (t == Transport::Tcp) return dns::kMaxMessage;
+  if (!q.edns) return dns::kUdpPayloadNoEdns;
+  size_t asked = std::max<size_t>(q.udp_payload, dns::kUdpPayloadNoEdns);
+  return std::min<size_t>(asked, std::max<size_t>(o.udp_payload_max, dns::kUdpPayloadNoEdns));
+}
+
+Encoded encode(const dns::Query& q, const AnswerPlan& plan, const Options& o, Transport t, dns::MessageWriter& w,
+               uint8_t* buf, size_t cap) {
+  const bool opt = q.edns && plan.edns_ok;
+  const bool nsid = opt && q.nsid && !o.nsid.empty();
+  const uint16_t nsid_len = nsid ? static_cast<uint16_t>(std::min<size_t>(o.nsid.size(), 512)) : 0;
+  const size_t reserve = opt ? dns::kOptRecordSize + (nsid ? 4u + nsid_len : 0u) : 0u;
+  const size_t limit = std::min(reply_limit(q, o, t), cap);
+  w.begin(buf, limit, reserve, q);
+
+  bool truncated = false;
+  for (size_t i = 0; i < plan.size && !truncated; ++i) {
+    const PlanEntry& e = plan.entries[i];
+    const dns::MessageWriter::Mark m = w.mark();
+    const uint8_t* p = e.zone ? e.zone->rdata(*e.rrset) : plan.synthetic_rdata;
+    const uint16_t rrclass = e.zone ? dns::rclass::IN : q.qclass;
+    for (unsigned k = 0; k < e.rrset->count; ++k) {
+      uint16_t len = dns::read_u16(p);
+      if (!w.put_rr(e.section, e.owner, e.rrset->type, rrclass, e.ttl, p + 2, len)) {
+        // Never half an RRset: take back what was written of it.
+        w.rollback(m);
+        if (e.required) truncated = true;
+        break;
+      }
+      p += 2u + len;
+    }
+  }
+
+  uint16_t flags = dns::flag::QR | static_cast<uint16_t>(q.opcode << 11) | (q.flags & (dns::flag::RD | dns::flag::CD)) |
+                   static_cast<uint16_t>(plan.rcode & 0xF);
+  if (plan.aa) flags |= dns::flag::AA;
+  if (truncated) flags |= dns::flag::TC;
+  w.set_flags(flags);
+  if (opt) {
+    w.put_opt(o.udp_payload_max, static_cast<uint8_t>(plan.rcode >> 4), q.do_bit,
+              nsid ? reinterpret_cast<const uint8_t*>(o.nsid.data()) : nullptr, nsid_len);
+  }
+  return Encoded{w.finish(), truncated};
+}
+
+}  // namespace pharos::query

@@ -1,0 +1,48 @@
+// One worker's query engine: a packet in, a reply out. Parse in place, resolve into a plan,
+// encode into the caller's buffer, count. Owns its scratch space (query, plan, writer), so a
+// worker calls it for every packet without allocating or locking.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "dns/query.h"
+#include "dns/writer.h"
+#include "metrics/counter.h"
+#include "query/answer_plan.h"
+#include "query/resolver.h"
+#include "query/snapshot.h"
+
+namespace pharos::query {
+
+// Query types counted individually; the rest are "other".
+inline constexpr uint16_t kCountedTypes[] = {1, 2, 5, 6, 12, 15, 16, 28, 33, 35, 43, 48, 64, 65, 255, 257};
+inline constexpr size_t kTypeSlots = sizeof(kCountedTypes) / sizeof(kCountedTypes[0]) + 1;
+inline constexpr size_t kRcodeSlots = 17;  // 0..15, then BADVERS
+
+struct QueryCounters {
+  metrics::Counter queries[2];  // by transport: udp, tcp
+  metrics::Counter rcodes[kRcodeSlots];
+  metrics::Counter types[kTypeSlots];
+  metrics::Counter dropped;    // no reply: not a query, or too short to answer
+  metrics::Counter malformed;  // answered FORMERR
+  metrics::Counter truncated;  // replied with TC
+  metrics::Counter edns;
+};
+
+class QueryProcessor {
+ public:
+  // Returns the reply length, or 0 when the packet gets no reply. `reply` holds `cap` bytes and
+  // must not overlap `packet`.
+  size_t process(const Snapshot& s, const uint8_t* packet, size_t size, uint8_t* reply, size_t cap, Transport t);
+
+  const QueryCounters& counters() const { return counters_; }
+
+ private:
+  dns::Query query_;
+  AnswerPlan plan_;
+  dns::MessageWriter writer_;
+  QueryCounters counters_;
+};
+
+}  // namespace pharos::query

@@ -1,0 +1,27 @@
+// Everything a query needs, immutable and published as a whole: the zones and the options that
+// shape answers. Workers hold a shared_ptr to the current one; a reload or (later) a health
+// change publishes a new one beside it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "zone/zone_set.h"
+
+namespace pharos::query {
+
+struct Options {
+  uint16_t udp_payload_max = 1232;    // the most we send over UDP, and what our OPT advertises
+  bool any_full_over_tcp = false;     // ANY over TCP answers every RRset (UDP is always minimal)
+  std::string nsid;                   // RFC 5001 NSID and CH TXT id.server; empty: off
+  std::string version;                // CH TXT version.server / version.bind; empty: off
+};
+
+struct Snapshot {
+  std::shared_ptr<const zone::ZoneSet> zones;
+  Options options;
+  uint64_t generation = 0;  // increases with every publish
+};
+
+}  // namespace pharos::query
