@@ -1,0 +1,174 @@
+// pharos: parse the command line, load the config, build the object graph, run.
+//
+//   pharos --config FILE            run the server
+//   pharos checkconf FILE           check a config and every zone it names
+//   pharos checkzone ORIGIN FILE    check one zone file
+//   pharos --version
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "common/log.h"
+#include "config/config.h"
+#include "server/file_watcher.h"
+#include "server/reloader.h"
+#include "server/server.h"
+#include "server/snapshot_store.h"
+#include "zone/zone_builder.h"
+
+namespace {
+
+using namespace pharos;
+namespace asio = boost::asio;
+
+constexpr const char* kUsage =
+    "usage: pharos --config FILE          run the server\n"
+    "       pharos checkconf FILE         check a config file and every zone it names\n"
+    "       pharos checkzone ORIGIN FILE  check a zone file\n"
+    "       pharos --version\n";
+
+// Loads one zone and prints what named-checkzone would: warnings and errors as file:line: reason.
+bool check_zone(const std::string& origin, const std::string& file, bool quiet_ok) {
+  zone::Diagnostics diag;
+  auto z = zone::load_zone_file(origin, file, diag);
+  for (const auto& w : diag.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  if (!z) {
+    for (const auto& e : diag.errors) std::fprintf(stderr, "%s\n", e.c_str());
+    if (diag.errors_dropped) std::fprintf(stderr, "(%zu more errors)\n", diag.errors_dropped);
+    std::fprintf(stderr, "zone %s: not loaded due to errors\n", origin.c_str());
+    return false;
+  }
+  if (!quiet_ok) {
+    std::printf("zone %s: loaded serial %u, %zu records\n", (*z)->origin_text().c_str(), (*z)->serial(),
+                (*z)->record_count());
+  }
+  return true;
+}
+
+int cmd_checkzone(const std::string& origin, const std::string& file) {
+  if (!check_zone(origin, file, false)) return 1;
+  std::printf("OK\n");
+  return 0;
+}
+
+int cmd_checkconf(const std::string& path) {
+  auto cfg = config::load_config(path);
+  if (!cfg) {
+    std::fprintf(stderr, "%s\n", cfg.error().message.c_str());
+    return 1;
+  }
+  for (const auto& w : cfg->warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  bool ok = true;
+  for (const auto& z : cfg->zones) ok = check_zone(z.origin, z.file, false) && ok;
+  if (!ok) return 1;
+  std::printf("%s: OK (%zu zones)\n", path.c_str(), cfg->zones.size());
+  return 0;
+}
+
+int cmd_run(const std::string& path) {
+  log::setup("info");
+  auto log = log::get("server");
+  auto cfg = config::load_config(path);
+  if (!cfg) {
+    log->critical("{}", cfg.error().message);
+    return 1;
+  }
+  log::setup(cfg->log.level);
+  log->info("pharos {} starting config={}", PHAROS_VERSION, path);
+  for (const auto& w : cfg->warnings) log->warn("{}", w);
+
+  asio::io_context control(1);
+  server::SnapshotStore store;
+  server::Reloader reloader(path, store);
+
+  // Signals first: from here on SIGHUP reloads instead of ending the process.
+  asio::signal_set signals(control, SIGHUP, SIGINT, SIGTERM);
+  std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec, int sig) {
+    if (ec) return;
+    if (sig == SIGHUP) {
+      log->info("server: SIGHUP, reloading");
+      reloader.request("SIGHUP");
+      signals.async_wait(on_signal);
+      return;
+    }
+    log->info("server: {}, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    control.stop();
+  };
+  signals.async_wait(on_signal);
+
+  // Changes to watched files are collected for a moment, then reloaded in one go: an editor
+  // or a deploy often touches several files in a row.
+  asio::steady_timer debounce(control);
+  std::set<std::string> changed;
+  server::FileWatcher watcher(control, [&](const std::string& file) {
+    bool first = changed.empty();
+    changed.insert(file);
+    if (!first) return;
+    debounce.expires_after(std::chrono::milliseconds(100));
+    debounce.async_wait([&](boost::system::error_code ec) {
+      if (ec) return;
+      std::string reason = "changed:";
+      for (const auto& f : changed) reason += " " + f;
+      changed.clear();
+      reloader.request(reason);
+    });
+  });
+  reloader.on_reloaded = [&](std::vector<std::string> files, std::vector<std::string> dirs) {
+    asio::post(control, [&watcher, files = std::move(files), dirs = std::move(dirs)] { watcher.watch(files, dirs); });
+  };
+  reloader.start(*cfg);
+
+  server::Server server(cfg->server, store);
+  if (auto started = server.start(); !started) {
+    log->critical("server: {}", started.error().message);
+    return 1;
+  }
+
+  // Free old snapshots once no worker holds them, here rather than on a worker thread.
+  asio::steady_timer collector(control);
+  std::function<void(boost::system::error_code)> collect = [&](boost::system::error_code ec) {
+    if (ec) return;
+    store.collect();
+    collector.expires_after(std::chrono::milliseconds(250));
+    collector.async_wait(collect);
+  };
+  collect({});
+
+  control.run();
+  server.stop();
+  log->info("server: stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  const std::string& cmd = args[0];
+  if (cmd == "--version" || cmd == "-V" || cmd == "version") {
+    std::printf("pharos %s\n", PHAROS_VERSION);
+    return 0;
+  }
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if ((cmd == "--config" || cmd == "-c") && args.size() == 2) return cmd_run(args[1]);
+  if (cmd.rfind("--config=", 0) == 0 && args.size() == 1) return cmd_run(cmd.substr(9));
+  if (cmd == "checkconf" && args.size() == 2) return cmd_checkconf(args[1]);
+  if (cmd == "checkzone" && args.size() == 3) return cmd_checkzone(args[1], args[2]);
+  std::fputs(kUsage, stderr);
+  return 2;
+}

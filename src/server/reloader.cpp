@@ -1,0 +1,215 @@
+#include "server/reloader.h"
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "common/log.h"
+#include "zone/zone_builder.h"
+
+namespace pharos::server {
+
+FileStamp stamp_file(const std::string& path) {
+  FileStamp s;
+  s.path = path;
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) {
+    s.mtime_ns = int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
+    s.size = st.st_size;
+    s.inode = st.st_ino;
+  }
+  return s;
+}
+
+bool ZoneCatalog::unchanged(const Entry& e, const config::ZoneConfig& z) const {
+  if (e.cfg.file != z.file || e.stamps.empty()) return false;
+  for (const FileStamp& s : e.stamps) {
+    if (stamp_file(s.path) != s) return false;
+  }
+  return true;
+}
+
+ZoneCatalog::Report ZoneCatalog::update(const std::vector<config::ZoneConfig>& zones, bool force) {
+  Report r;
+  auto log = log::get("zone");
+  std::map<std::string, Entry> next;
+  for (const config::ZoneConfig& z : zones) {
+    auto old = entries_.find(z.origin);
+    if (old != entries_.end() && !force && unchanged(old->second, z)) {
+      next.emplace(z.origin, std::move(old->second));
+      ++r.unchanged;
+      continue;
+    }
+    Entry e;
+    e.cfg = z;
+    if (old != entries_.end()) e.zone = old->second.zone;
+    // Stamp before reading: a change during the read makes the next check see a difference.
+    std::vector<FileStamp> before{stamp_file(z.file)};
+    auto t0 = std::chrono::steady_clock::now();
+    zone::Diagnostics diag;
+    auto loaded = zone::load_zone_file(z.origin, z.file, diag);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+    for (const std::string& w : diag.warnings) log->warn("{}", w);
+    if (loaded) {
+      e.zone = std::move(*loaded);
+      e.stamps.clear();
+      for (const std::string& f : e.zone->files()) {
+        e.stamps.push_back(f == z.file ? before[0] : stamp_file(f));
+      }
+      log->info("zone {}: loaded serial={} records={} names={} file={} time_ms={}", z.origin, e.zone->serial(),
+                e.zone->record_count(), e.zone->node_count(), z.file, ms);
+      ++r.loaded;
+    } else {
+      // Remember what we tried, so the same broken files are not read again on every reload.
+      e.stamps = before;
+      if (old != entries_.end() && old->second.zone) {
+        for (const auto& f : old->second.zone->files()) {
+          if (f != z.file) e.stamps.push_back(stamp_file(f));
+        }
+      }
+      for (const std::string& err : diag.errors) log->error("{}", err);
+      if (diag.errors_dropped) log->error("{}: {} more errors", z.file, diag.errors_dropped);
+      if (e.zone) {
+        log->error("zone {}: load failed, still serving serial={}", z.origin, e.zone->serial());
+      } else {
+        log->error("zone {}: load failed, not served", z.origin);
+      }
+      ++r.failed;
+    }
+    next.emplace(z.origin, std::move(e));
+  }
+  for (const auto& [origin, e] : entries_) {
+    if (!next.count(origin)) {
+      log->info("zone {}: removed from the config, no longer served", origin);
+      ++r.removed;
+    }
+  }
+  entries_ = std::move(next);
+  return r;
+}
+
+std::shared_ptr<const zone::ZoneSet> ZoneCatalog::zone_set() const {
+  std::vector<std::shared_ptr<const zone::Zone>> zones;
+  for (const auto& [origin, e] : entries_) {
+    if (e.zone) zones.push_back(e.zone);
+  }
+  return std::make_shared<const zone::ZoneSet>(std::move(zones));
+}
+
+std::vector<std::string> ZoneCatalog::files() const {
+  std::vector<std::string> out;
+  for (const auto& [origin, e] : entries_) {
+    out.push_back(e.cfg.file);
+    for (const FileStamp& s : e.stamps) out.push_back(s.path);
+  }
+  return out;
+}
+
+Result<std::shared_ptr<query::Snapshot>> make_snapshot(const config::Config& cfg,
+                                                       std::shared_ptr<const zone::ZoneSet> zones) {
+  auto s = std::make_shared<query::Snapshot>();
+  s->zones = std::move(zones);
+  s->options.udp_payload_max = cfg.server.udp_payload_max;
+  s->options.any_full_over_tcp = cfg.server.any_full_over_tcp;
+  s->options.nsid = cfg.server.identity;
+  s->options.version = cfg.server.version;
+  return s;
+}
+
+Reloader::Reloader(std::string config_path, SnapshotStore& store) : path_(std::move(config_path)), store_(store) {}
+
+Reloader::~Reloader() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Reloader::start(const config::Config& cfg) {
+  config_ = cfg;
+  catalog_.update(config_.zones);
+  publish_and_notify();
+  thread_ = std::thread([this] { loop(); });
+}
+
+void Reloader::request(const std::string& reason) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!pending_.empty()) pending_ += ", ";
+    pending_ += reason;
+  }
+  cv_.notify_all();
+}
+
+uint64_t Reloader::reloads() const {
+  std::lock_guard lock(mutex_);
+  return reloads_;
+}
+
+uint64_t Reloader::failed_reloads() const {
+  std::lock_guard lock(mutex_);
+  return failed_;
+}
+
+void Reloader::loop() {
+  for (;;) {
+    std::string reason;
+    {
+      std::unique_lock lock(mutex_);
+      cv_.wait(lock, [&] { return stop_ || !pending_.empty(); });
+      if (stop_) return;
+      reason.swap(pending_);
+    }
+    reload(reason);
+  }
+}
+
+void Reloader::reload(const std::string& reason) {
+  auto log = log::get("server");
+  auto t0 = std::chrono::steady_clock::now();
+  bool failed = false;
+  auto next = config::load_config(path_);
+  if (next) {
+    const config::ServerConfig& a = config_.server;
+    const config::ServerConfig& b = next->server;
+    bool listen_same = a.listen.size() == b.listen.size();
+    for (size_t i = 0; listen_same && i < a.listen.size(); ++i) {
+      listen_same = a.listen[i].to_string() == b.listen[i].to_string();
+    }
+    if (!listen_same || a.workers != b.workers || a.tcp_idle_timeout != b.tcp_idle_timeout ||
+        a.tcp_max_connections != b.tcp_max_connections) {
+      log->warn("config {}: listen, workers and tcp settings change on restart only; the rest is applied", path_);
+    }
+    config_ = std::move(*next);
+    log::setup(config_.log.level);
+    for (const auto& w : config_.warnings) log->warn("{}", w);
+  } else {
+    failed = true;
+    log->error("{}", next.error().message);
+    log->error("config {}: reload failed, keeping the running config", path_);
+  }
+  ZoneCatalog::Report r = catalog_.update(config_.zones);
+  if (r.failed) failed = true;
+  publish_and_notify();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  log->info("reload: done reason=\"{}\" zones={} loaded={} unchanged={} failed={} removed={} time_ms={}", reason,
+            config_.zones.size(), r.loaded, r.unchanged, r.failed, r.removed, ms);
+  std::lock_guard lock(mutex_);
+  ++reloads_;
+  if (failed) ++failed_;
+}
+
+void Reloader::publish_and_notify() {
+  auto snap = make_snapshot(config_, catalog_.zone_set());
+  store_.publish(std::move(*snap));
+  if (on_reloaded) {
+    std::vector<std::string> files = catalog_.files();
+    files.push_back(path_);
+    on_reloaded(std::move(files), config_.zone_directories);
+  }
+}
+
+}  // namespace pharos::server

@@ -1,0 +1,47 @@
+// The DNS listeners: for each worker, a UDP thread and a TCP thread, each with its own
+// SO_REUSEPORT socket per listen address. Workers answer from the SnapshotStore; the server
+// itself never touches zones.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "config/config.h"
+#include "server/snapshot_store.h"
+#include "server/sockets.h"
+#include "server/tcp_worker.h"
+#include "server/udp_worker.h"
+
+namespace pharos::server {
+
+class Server {
+ public:
+  Server(const config::ServerConfig& cfg, const SnapshotStore& store);
+  ~Server();
+
+  // Opens every socket, then starts the workers. Nothing is started if a socket cannot be opened.
+  Result<void> start();
+  void stop();
+
+  // The addresses actually bound (port 0 resolved), e.g. "127.0.0.1:53".
+  std::vector<std::string> addresses() const;
+  unsigned workers() const { return workers_; }
+  unsigned open_tcp_connections() const { return open_tcp_.load(std::memory_order_relaxed); }
+
+  const std::vector<std::unique_ptr<UdpWorker>>& udp_workers() const { return udp_; }
+  const std::vector<std::unique_ptr<TcpWorker>>& tcp_workers() const { return tcp_; }
+
+ private:
+  config::ServerConfig cfg_;
+  const SnapshotStore& store_;
+  unsigned workers_;
+  std::vector<ListenSockets> sockets_;
+  std::vector<std::unique_ptr<UdpWorker>> udp_;
+  std::vector<std::unique_ptr<TcpWorker>> tcp_;
+  std::atomic<unsigned> open_tcp_{0};
+};
+
+}  // namespace pharos::server

@@ -1,0 +1,59 @@
+// A UDP worker: one thread, one SO_REUSEPORT socket per listen address, batches of packets read
+// with recvmmsg and answered with sendmmsg. Nothing on this path allocates or locks: buffers,
+// the query engine and the snapshot reference all belong to the thread.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "metrics/counter.h"
+#include "query/processor.h"
+#include "server/snapshot_store.h"
+
+namespace pharos::server {
+
+struct UdpSocket {
+  int fd;
+  bool ipv6;
+  bool pktinfo;  // wildcard bind: reply from the address the query came to
+};
+
+struct UdpCounters {
+  metrics::Counter batches;
+  metrics::Counter oversized;    // a datagram larger than our receive buffer: dropped
+  metrics::Counter send_errors;  // replies the kernel refused
+};
+
+class UdpWorker {
+ public:
+  static constexpr unsigned kBatch = 64;
+  static constexpr size_t kRecvSize = 4096;  // DNS queries are small; larger ones are dropped
+
+  UdpWorker(unsigned id, std::vector<UdpSocket> sockets, const SnapshotStore& store);
+  ~UdpWorker();
+
+  void start();
+  void stop();  // returns once the thread has ended
+
+  const query::QueryCounters& query_counters() const { return processor_->counters(); }
+  const UdpCounters& counters() const { return counters_; }
+
+ private:
+  struct Batch;
+  void run();
+  void drain(const UdpSocket& s);
+  void reset_headers(unsigned count);
+
+  unsigned id_;
+  std::vector<UdpSocket> sockets_;
+  SnapshotReader snapshot_;
+  std::unique_ptr<query::QueryProcessor> processor_;
+  std::unique_ptr<Batch> batch_;
+  UdpCounters counters_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace pharos::server
