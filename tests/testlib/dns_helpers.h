@@ -1,0 +1,36 @@
+// Building queries and reading replies with ldns, independently of pharos's own wire code.
+// Shared by the unit and integration tests.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dns/ldns_cxx.h"
+
+namespace pharos::test {
+
+struct PacketDeleter {
+  void operator()(ldns_pkt* p) const { ldns_pkt_free(p); }
+};
+using Packet = std::unique_ptr<ldns_pkt, PacketDeleter>;
+
+struct QueryOptions {
+  bool edns = true;
+  uint16_t payload = 1232;
+  bool do_bit = false;
+  bool rd = false;
+  uint16_t id = 0x1234;
+  uint16_t qclass = LDNS_RR_CLASS_IN;
+};
+
+std::vector<uint8_t> make_query(const std::string& name, uint16_t type, const QueryOptions& o = {});
+Packet parse(const std::vector<uint8_t>& wire);
+Packet parse(const uint8_t* wire, size_t size);
+std::string rcode_name(const ldns_pkt* p);
+// The records of a section as presentation lines, lowercased, sorted (for comparisons).
+std::vector<std::string> section(const ldns_pkt* p, ldns_pkt_section s);
+std::string to_text(const ldns_pkt* p);
+
+}  // namespace pharos::test
