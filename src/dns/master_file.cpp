@@ -13,8 +13,6 @@
 // Load time only.
 #include "dns/master_file.h"
 
-#include <ldns/ldns.h>
-
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -25,6 +23,7 @@
 #include <memory>
 #include <string_view>
 
+#include "dns/ldns_cxx.h"
 #include "dns/name.h"
 #include "dns/types.h"
 
