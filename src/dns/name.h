@@ -77,6 +77,23 @@ inline uint64_t hash_bytes(const uint8_t* p, size_t n) {
 // True if `name` equals `parent` or lies below it. Both lowercase uncompressed wire names.
 bool is_subdomain(const uint8_t* name, size_t name_len, const uint8_t* parent, size_t parent_len);
 
+// Lowercases ASCII letters in `n` bytes at `p`, eight at a time. Writes up to the next multiple
+// of 8 bytes: the buffer must have that room. Label length bytes (at most 63) are never letters,
+// so a whole wire name can be passed.
+inline void lowercase_bytes(uint8_t* p, size_t n) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull;
+  for (size_t i = 0; i < n; i += 8) {
+    uint64_t v;
+    std::memcpy(&v, p + i, 8);
+    uint64_t heptets = v & (0x7F * kOnes);
+    uint64_t above_z = heptets + (0x7F - 'Z') * kOnes;  // high bit set where the byte is > 'Z'
+    uint64_t from_a = heptets + (0x80 - 'A') * kOnes;   // high bit set where the byte is >= 'A'
+    uint64_t upper = (from_a ^ above_z) & ~v & (0x80 * kOnes);
+    v |= upper >> 2;  // 0x80 >> 2 == 0x20, the case bit
+    std::memcpy(p + i, &v, 8);
+  }
+}
+
 // Lowercases a wire name in place.
 void lowercase_name(uint8_t* name);
 

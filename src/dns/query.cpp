@@ -1,5 +1,7 @@
 #include "dns/query.h"
 
+#include <cstring>
+
 #include "dns/name.h"
 
 namespace pharos::dns {
@@ -84,12 +86,12 @@ ParseStatus parse_query(const uint8_t* p, size_t size, Query& q) {
     if (c == 0) break;
     if (c > kMaxLabelLength || pos + 1 + c >= size || len + 1 + c + 1 > kMaxNameLength) return ParseStatus::FormErr;
     q.qname_offsets[labels++] = static_cast<uint8_t>(len);
-    q.qname[len] = c;
-    for (unsigned i = 1; i <= c; ++i) q.qname[len + i] = to_lower(p[pos + i]);
     len += c + 1u;
     pos += c + 1u;
   }
+  std::memcpy(q.qname, p + kHeaderSize, len);
   q.qname[len++] = 0;
+  lowercase_bytes(q.qname, len);
   ++pos;
   if (size - pos < 4) return ParseStatus::FormErr;
   q.qname_len = static_cast<uint8_t>(len);

@@ -32,7 +32,7 @@ struct Query {
   uint16_t qclass = 0;
   uint8_t qname_len = 0;     // including the root byte
   uint8_t qname_labels = 0;  // not counting the root
-  uint8_t qname[kMaxNameLength];          // lowercased, uncompressed
+  uint8_t qname[kMaxNameLength + 1];      // lowercased, uncompressed (+1: lowercased 8 bytes at a time)
   uint8_t qname_offsets[kMaxLabels + 1];  // offset of each label in qname
 
   // EDNS (RFC 6891).

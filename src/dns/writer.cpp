@@ -1,5 +1,6 @@
 #include "dns/writer.h"
 
+#include <bit>
 #include <cstring>
 
 #include "dns/name.h"
@@ -9,11 +10,22 @@ namespace {
 
 constexpr uint16_t kNoPointer = 0xFFFF;
 
-inline bool label_equal(const uint8_t* a, const uint8_t* b) {
-  if (*a != *b) return false;
-  for (unsigned i = 1; i <= *a; ++i)
-    if (a[i] != b[i]) return false;
-  return true;
+// How many bytes `a` and `b` (wire names of lengths `al` and `bl`) share at their ends,
+// compared eight at a time from the end.
+inline size_t common_tail(const uint8_t* a, size_t al, const uint8_t* b, size_t bl) {
+  const size_t max = al < bl ? al : bl;
+  size_t m = 0;
+  if constexpr (std::endian::native == std::endian::little) {
+    while (m + 8 <= max) {
+      uint64_t x, y;
+      std::memcpy(&x, a + al - m - 8, 8);
+      std::memcpy(&y, b + bl - m - 8, 8);
+      if (uint64_t d = x ^ y) return m + static_cast<size_t>(__builtin_clzll(d) / 8);
+      m += 8;
+    }
+  }
+  while (m < max && a[al - 1 - m] == b[bl - 1 - m]) ++m;
+  return m;
 }
 
 }  // namespace
@@ -37,11 +49,22 @@ void MessageWriter::begin(uint8_t* buf, size_t limit, size_t reserve, const Quer
   // The question name is the first compression target, at offset 12.
   Entry& e = table_[entries_++];
   e.name = q.qname;
+  e.len = q.qname_len;
   e.labels = q.qname_labels;
-  for (unsigned i = 0; i < q.qname_labels; ++i) {
-    e.offsets[i] = q.qname_offsets[i];
-    e.pos[i] = static_cast<uint16_t>(kHeaderSize + q.qname_offsets[i]);
+  e.literal = q.qname_labels;
+  e.start = kHeaderSize;
+  std::memcpy(e.offsets, q.qname_offsets, q.qname_labels);
+}
+
+uint16_t MessageWriter::suffix_pos(unsigned k, unsigned i) const {
+  const Entry* e = &table_[k];
+  while (i >= e->literal) {
+    i = e->parent_first + (i - e->literal);
+    e = &table_[e->parent];
   }
+  if (e->start == kNoPointer) return kNoPointer;
+  size_t at = size_t{e->start} + e->offsets[i];
+  return at < 0x4000 ? static_cast<uint16_t>(at) : kNoPointer;
 }
 
 bool MessageWriter::put_name(const uint8_t* name, bool compress) {
@@ -57,43 +80,42 @@ bool MessageWriter::put_name(const uint8_t* name, bool compress) {
     return true;
   }
   uint8_t offsets[kMaxLabels + 1];
-  unsigned n = index_labels(name, offsets);
-  size_t name_len = n ? offsets[n - 1] + name[offsets[n - 1]] + 2u : 1u;
-  // Find the entry sharing the longest suffix with `name`, label by label from the right.
-  unsigned best = 0;
+  const unsigned n = index_labels(name, offsets);
+  const size_t len = n ? offsets[n - 1] + name[offsets[n - 1]] + 2u : 1u;
+  // The entry sharing the most trailing labels with `name`. Shared bytes at the end are found
+  // a word at a time; the shared suffix then starts at the first label of `name` that fits in
+  // them and that also starts a label of the entry.
+  unsigned best = 0;  // labels shared
+  unsigned best_entry = 0;
+  unsigned best_first = 0;  // label in best_entry where the shared suffix starts
   uint16_t best_pos = kNoPointer;
-  const Entry* best_entry = nullptr;
-  unsigned best_first = 0;  // label index in best_entry where the shared suffix starts
-  if (compress) {
-    for (unsigned k = 0; k < entries_; ++k) {
+  if (compress && n > 0) {
+    for (unsigned k = 0; k < entries_ && best < n; ++k) {
       const Entry& e = table_[k];
-      int i = static_cast<int>(n) - 1;
-      int j = static_cast<int>(e.labels) - 1;
-      unsigned shared = 0;
-      while (i >= 0 && j >= 0 && label_equal(name + offsets[i], e.name + e.offsets[j])) {
-        --i;
-        --j;
-        ++shared;
-      }
-      // The suffix must be addressable by a 14-bit pointer; shorten it until it is.
-      unsigned first = static_cast<unsigned>(j + 1);
-      while (shared > 0 && e.pos[first] == kNoPointer) {
-        ++first;
-        --shared;
-      }
-      if (shared > best) {
+      size_t tail = common_tail(name, len, e.name, e.len);
+      unsigned i = 0;
+      while (i < n && len - offsets[i] > tail) ++i;
+      for (; i < n; ++i) {
+        unsigned shared = n - i;
+        if (shared <= best) break;
+        if (shared > e.labels) continue;
+        unsigned first = e.labels - shared;
+        if (size_t{e.offsets[first]} + (len - offsets[i]) != e.len) continue;  // not a label start in e
+        uint16_t at = suffix_pos(k, first);
+        if (at == kNoPointer) continue;  // too far into a large message to point at
         best = shared;
-        best_pos = e.pos[first];
-        best_entry = &e;
+        best_entry = k;
         best_first = first;
+        best_pos = at;
+        break;
       }
     }
   }
-  unsigned literal = n - best;  // labels written out
-  size_t literal_bytes = literal ? (literal < n ? offsets[literal] : name_len - 1) : 0;
-  size_t need = literal_bytes + (best ? 2 : 1);
+  const unsigned literal = n - best;  // labels written out
+  const size_t literal_bytes = literal < n ? offsets[literal] : len - 1;
+  const size_t need = literal_bytes + (best ? 2 : 1);
   if (pos_ + need > limit_) return false;
-  size_t start = pos_;
+  const size_t start = pos_;
   std::memcpy(buf_ + pos_, name, literal_bytes);
   pos_ += literal_bytes;
   if (best) {
@@ -103,20 +125,17 @@ bool MessageWriter::put_name(const uint8_t* name, bool compress) {
   } else {
     buf_[pos_++] = 0;
   }
-  // Remember the name so later names can point into it.
-  if (compress && entries_ < kMaxEntries && n > 0) {
+  // Remember the name if it adds suffixes later names could point at.
+  if (compress && literal > 0 && entries_ < kMaxEntries) {
     Entry& e = table_[entries_++];
     e.name = name;
+    e.len = static_cast<uint8_t>(len);
     e.labels = static_cast<uint8_t>(n);
-    for (unsigned i = 0; i < n; ++i) {
-      e.offsets[i] = offsets[i];
-      if (i < literal) {
-        size_t at = start + offsets[i];
-        e.pos[i] = at < 0x4000 ? static_cast<uint16_t>(at) : kNoPointer;
-      } else {
-        e.pos[i] = best_entry->pos[best_first + (i - literal)];
-      }
-    }
+    e.literal = static_cast<uint8_t>(literal);
+    e.parent = static_cast<uint8_t>(best_entry);
+    e.parent_first = static_cast<uint8_t>(best_first);
+    e.start = start < 0x4000 ? static_cast<uint16_t>(start) : kNoPointer;
+    std::memcpy(e.offsets, offsets, n);
   }
   return true;
 }

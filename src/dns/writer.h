@@ -76,12 +76,21 @@ class MessageWriter {
 
  private:
   static constexpr unsigned kMaxEntries = 24;
+  // A name written to the message, for later names to point into. Its first `literal` labels
+  // were written out at `start`; the rest is the suffix of entry `parent` from label
+  // `parent_first` (a pointer was written there).
   struct Entry {
     const uint8_t* name;  // lowercase uncompressed
+    uint8_t len;          // bytes, including the root
     uint8_t labels;
+    uint8_t literal;
+    uint8_t parent;
+    uint8_t parent_first;
+    uint16_t start;
     uint8_t offsets[kMaxLabels + 1];
-    uint16_t pos[kMaxLabels + 1];  // where the suffix starting at each label can be pointed at
   };
+  // Where the suffix of entry `e` starting at label `i` can be pointed at, or 0xFFFF.
+  uint16_t suffix_pos(unsigned e, unsigned i) const;
 
   // Writes `name` compressed against the names already written; false if it does not fit.
   bool put_name(const uint8_t* name, bool compress);

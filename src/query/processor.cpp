@@ -5,7 +5,19 @@
 namespace pharos::query {
 namespace {
 
+// Slot of each type below 256 in the counters, built once; types above use a short scan.
+struct TypeSlots {
+  uint8_t slot[256];
+  constexpr TypeSlots() : slot() {
+    for (auto& s : slot) s = static_cast<uint8_t>(kTypeSlots - 1);
+    for (size_t i = 0; i + 1 < kTypeSlots; ++i)
+      if (kCountedTypes[i] < 256) slot[kCountedTypes[i]] = static_cast<uint8_t>(i);
+  }
+};
+constexpr TypeSlots kTypeSlotTable{};
+
 size_t type_slot(uint16_t t) {
+  if (t < 256) return kTypeSlotTable.slot[t];
   for (size_t i = 0; i + 1 < kTypeSlots; ++i)
     if (kCountedTypes[i] == t) return i;
   return kTypeSlots - 1;

@@ -39,6 +39,23 @@ const Zone* ZoneSet::find_exact(const uint8_t* origin, size_t len) const {
 const Zone* ZoneSet::find(const uint8_t* name, size_t name_len, unsigned labels, const uint8_t* offsets,
                           uint64_t full_hash, bool parent_of_apex) const {
   if (index_.empty()) return nullptr;
+  if (zones_.size() <= kLinearMax) {
+    // A few zones: compare each origin with the name's suffix of the same label count.
+    unsigned max_labels = labels;
+    if (parent_of_apex) {
+      if (labels == 0) return nullptr;
+      --max_labels;
+    }
+    const Zone* best = nullptr;
+    for (const auto& zp : zones_) {
+      const Zone& z = *zp;
+      unsigned zl = z.origin_labels();
+      if (zl > max_labels || (best && zl <= best->origin_labels())) continue;
+      size_t off = zl == 0 ? name_len - 1 : offsets[labels - zl];
+      if (name_len - off == z.origin_len() && std::memcmp(name + off, z.origin(), z.origin_len()) == 0) best = &z;
+    }
+    return best;
+  }
   // Suffixes from the longest; `strip` labels removed from the left. strip == labels is the root.
   for (unsigned strip = parent_of_apex ? 1 : 0; strip <= labels; ++strip) {
     unsigned suffix_labels = labels - strip;

@@ -28,6 +28,7 @@ class ZoneSet {
 
  private:
   const Zone* probe(const uint8_t* name, size_t len, uint64_t hash) const;
+  static constexpr size_t kLinearMax = 4;  // up to this many zones, a scan beats hashing suffixes
 
   std::vector<std::shared_ptr<const Zone>> zones_;
   std::vector<uint32_t> index_;       // open addressing over zones_

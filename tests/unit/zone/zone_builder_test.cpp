@@ -195,3 +195,39 @@ TEST_CASE("zone set: longest suffix wins; DS at an apex goes to the parent", "[z
   CHECK(look("example.net.", false) == nullptr);
   CHECK(look(".", false) == nullptr);
 }
+
+TEST_CASE("zone set: the hashed lookup for many zones agrees with the scan for few", "[zone]") {
+  // Six zones: more than the linear-scan limit, so suffixes are hashed.
+  std::vector<std::shared_ptr<const zone::Zone>> zones;
+  std::vector<std::string> origins{"example.com.", "a.example.com.", "b.a.example.com.", "example.net.",
+                                   "test.", "deep.x.y.z.test."};
+  for (const auto& o : origins) {
+    zones.push_back(must_load(o, "$ORIGIN " + o + "\n$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n"));
+  }
+  zone::ZoneSet many(zones);
+  zone::ZoneSet few({zones[0], zones[1], zones[2]});
+  auto look = [](const zone::ZoneSet& set, const std::string& n, bool ds) -> std::string {
+    std::vector<uint8_t> w;
+    REQUIRE(dns::name_from_text(n, w));
+    uint8_t off[128];
+    unsigned labels = dns::index_labels(w.data(), off);
+    const zone::Zone* z = set.find(w.data(), w.size(), labels, off, dns::hash_bytes(w.data(), w.size()), ds);
+    return z ? z->origin_text() : "-";
+  };
+  CHECK(look(many, "www.b.a.example.com.", false) == "b.a.example.com.");
+  CHECK(look(many, "b.a.example.com.", true) == "a.example.com.");
+  CHECK(look(many, "x.example.com.", false) == "example.com.");
+  CHECK(look(many, "q.y.z.test.", false) == "test.");
+  CHECK(look(many, "a.deep.x.y.z.test.", false) == "deep.x.y.z.test.");
+  CHECK(look(many, "test.", true) == "-");
+  CHECK(look(many, "example.org.", false) == "-");
+  CHECK(look(many, ".", true) == "-");
+  for (const char* n : {"www.b.a.example.com.", "a.example.com.", "zz.example.com.", "example.net.", "."}) {
+    for (bool ds : {false, true}) {
+      std::string expected = look(many, n, ds);
+      if (expected == "example.net." || expected == "test." || expected == "deep.x.y.z.test.") continue;
+      INFO(n << " ds=" << ds);
+      CHECK(look(few, n, ds) == expected);
+    }
+  }
+}
