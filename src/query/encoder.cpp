@@ -16,10 +16,14 @@ size_t reply_limit(const dns::Query& q, const Options& o, Transport t) {
 Encoded encode(const dns::Query& q, const AnswerPlan& plan, const Options& o, Transport t, dns::MessageWriter& w,
                uint8_t* buf, size_t cap) {
   const bool opt = q.edns && plan.edns_ok;
-  const bool nsid = opt && q.nsid && !o.nsid.empty();
-  const uint16_t nsid_len = nsid ? static_cast<uint16_t>(std::min<size_t>(o.nsid.size(), 512)) : 0;
-  const size_t reserve = opt ? dns::kOptRecordSize + (nsid ? 4u + nsid_len : 0u) : 0u;
   const size_t limit = std::min(reply_limit(q, o, t), cap);
+  // NSID only if it fits beside the echoed question: a long identity and a long name can
+  // together pass 512 bytes, and the reserve must never exceed what is left.
+  const size_t question_end = q.question_end ? q.question_end : dns::kHeaderSize;
+  const size_t nsid_size = std::min<size_t>(o.nsid.size(), 512);
+  const bool nsid = opt && q.nsid && nsid_size != 0 && question_end + dns::kOptRecordSize + 4u + nsid_size <= limit;
+  const uint16_t nsid_len = nsid ? static_cast<uint16_t>(nsid_size) : 0;
+  const size_t reserve = opt ? dns::kOptRecordSize + (nsid ? 4u + nsid_len : 0u) : 0u;
   w.begin(buf, limit, reserve, q);
 
   bool truncated = false;
