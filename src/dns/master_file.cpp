@@ -30,6 +30,8 @@
 namespace pharos::dns {
 namespace {
 
+constexpr uint16_t kTypeIpseckey = 45;
+
 constexpr size_t kReadChunk = 1 << 20;       // bytes per read(2)
 constexpr size_t kMaxEntryText = 1 << 20;    // an entry's token text; real records are far smaller
 constexpr size_t kMaxLdnsRdataText = 65534;  // ldns_rr_new_frm_str silently truncates longer rdata text
@@ -952,6 +954,34 @@ class Reader {
   }
 
   // Parses the rdata tokens from index `first` with ldns into rdata_.
+  // RFC 4025 §3: precedence, gateway type, algorithm, gateway, then an optional base64 key in
+  // one token.
+  bool ipseckey_shape_ok(size_t first, std::string& err) const {
+    const Entry& e = entry_;
+    const size_t n = e.toks.size() - first;
+    if (n < 4 || n > 5) {
+      err = "bad rdata for IPSECKEY: expected precedence, gateway type, algorithm, gateway and a key, got " +
+            std::to_string(n) + " fields";
+      return false;
+    }
+    if (n == 5) {
+      std::string_view key = e.tok(first + 4);
+      bool ok = !key.empty() && key.size() % 4 == 0;
+      for (size_t k = 0; ok && k < key.size(); ++k) {
+        char ch = key[k];
+        bool pad = ch == '=' && k + 2 >= key.size();
+        ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '+' ||
+             ch == '/' || pad;
+        if (pad && k + 1 < key.size() && key[k + 1] != '=') ok = false;
+      }
+      if (!ok) {
+        err = "bad rdata for IPSECKEY: the public key " + quote(key) + " is not base64";
+        return false;
+      }
+    }
+    return true;
+  }
+
   bool rdata(uint16_t rtype, size_t first, std::string& err) {
     const Entry& e = entry_;
     const ldns_rr_descriptor* desc = known_descriptor(rtype);
@@ -1016,6 +1046,10 @@ class Reader {
           break;
       }
     }
+
+    // libldns 1.8.3 leaks in its IPSECKEY parser when given more than five fields or a bad
+    // base64 key (str2host.c, ldns_str2rdf_ipseckey); refuse those shapes before it sees them.
+    if (rtype == kTypeIpseckey && !generic && !ipseckey_shape_ok(first, err)) return false;
 
     // ". TYPEn rdata": the owner is ours, TTL and class are irrelevant to ldns, TYPEn skips its
     // name lookup.
