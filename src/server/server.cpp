@@ -26,13 +26,13 @@ Result<void> Server::start() {
   }
   TcpLimits limits{cfg_.tcp_idle_timeout, cfg_.tcp_max_connections};
   for (unsigned w = 0; w < workers_; ++w) {
-    std::vector<UdpSocket> udp;
     std::vector<TcpListener> tcp;
-    for (const ListenSockets& s : sockets_) {
-      udp.push_back(UdpSocket{s.udp[w], s.ipv6, s.wildcard});
+    for (size_t a = 0; a < sockets_.size(); ++a) {
+      const ListenSockets& s = sockets_[a];
+      std::string name = "pharos-udp" + std::to_string(w) + (sockets_.size() > 1 ? "." + std::to_string(a) : "");
+      udp_.push_back(std::make_unique<UdpWorker>(name, UdpSocket{s.udp[w], s.ipv6, s.wildcard}, store_));
       tcp.push_back(TcpListener{s.tcp[w], s.ipv6});
     }
-    udp_.push_back(std::make_unique<UdpWorker>(w, std::move(udp), store_));
     tcp_.push_back(std::make_unique<TcpWorker>(w, std::move(tcp), store_, limits, open_tcp_));
   }
   for (auto& w : udp_) w->start();

@@ -1,7 +1,6 @@
 #include "server/udp_worker.h"
 
 #include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -19,7 +18,8 @@ namespace {
 constexpr size_t kControlSize = CMSG_SPACE(sizeof(in6_pktinfo)) > CMSG_SPACE(sizeof(in_pktinfo))
                                     ? CMSG_SPACE(sizeof(in6_pktinfo))
                                     : CMSG_SPACE(sizeof(in_pktinfo));
-constexpr int kPollTimeoutMs = 100;  // how soon an idle worker notices stop() and drops an old snapshot
+// How soon an idle worker notices stop() and lets go of an old snapshot.
+constexpr timeval kReceiveTimeout{0, 100 * 1000};
 }  // namespace
 
 // Everything a batch needs, allocated once per worker.
@@ -35,9 +35,9 @@ struct UdpWorker::Batch {
   uint8_t out_buf[kBatch][dns::kMaxMessage];
 };
 
-UdpWorker::UdpWorker(unsigned id, std::vector<UdpSocket> sockets, const SnapshotStore& store)
-    : id_(id),
-      sockets_(std::move(sockets)),
+UdpWorker::UdpWorker(std::string name, UdpSocket socket, const SnapshotStore& store)
+    : name_(std::move(name)),
+      socket_(socket),
       snapshot_(store),
       processor_(std::make_unique<query::QueryProcessor>()),
       batch_(new Batch) {  // default-initialised: only the pages a batch touches become resident
@@ -54,6 +54,7 @@ UdpWorker::UdpWorker(unsigned id, std::vector<UdpSocket> sockets, const Snapshot
     h.msg_control = b.in_control[i];
   }
   reset_headers(kBatch);
+  ::setsockopt(socket_.fd, SOL_SOCKET, SO_RCVTIMEO, &kReceiveTimeout, sizeof kReceiveTimeout);
 }
 
 void UdpWorker::reset_headers(unsigned count) {
@@ -70,8 +71,7 @@ UdpWorker::~UdpWorker() { stop(); }
 
 void UdpWorker::start() {
   thread_ = std::thread([this] { run(); });
-  std::string name = "pharos-udp" + std::to_string(id_);
-  pthread_setname_np(thread_.native_handle(), name.c_str());
+  pthread_setname_np(thread_.native_handle(), name_.substr(0, 15).c_str());
 }
 
 void UdpWorker::stop() {
@@ -80,92 +80,88 @@ void UdpWorker::stop() {
 }
 
 void UdpWorker::run() {
-  std::vector<pollfd> fds;
-  for (const UdpSocket& s : sockets_) fds.push_back(pollfd{s.fd, POLLIN, 0});
+  Batch& b = *batch_;
   while (!stop_.load(std::memory_order_relaxed)) {
-    int n = ::poll(fds.data(), fds.size(), kPollTimeoutMs);
+    // Blocks until one datagram is there, then takes whatever else is queued (MSG_WAITFORONE).
+    int n = ::recvmmsg(socket_.fd, b.in, kBatch, MSG_WAITFORONE, nullptr);
     if (n <= 0) {
-      if (n == 0) snapshot_.release();  // idle: let go of the snapshot
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) snapshot_.release();  // idle
       continue;
     }
-    for (size_t i = 0; i < fds.size(); ++i) {
-      if (fds[i].revents & POLLIN) drain(sockets_[i]);
-    }
+    answer(static_cast<unsigned>(n));
   }
   snapshot_.release();
 }
 
-// Reads and answers batches until the socket is empty (or for a bounded number of rounds, so
-// one busy socket does not starve the others).
-void UdpWorker::drain(const UdpSocket& s) {
+// For a socket bound to a wildcard address: makes `out` leave from the address `in` was sent to.
+static void set_reply_source(msghdr& in, msghdr& out, uint8_t* control) {
+  for (cmsghdr* c = CMSG_FIRSTHDR(&in); c; c = CMSG_NXTHDR(&in, c)) {
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+      in_pktinfo info;
+      std::memcpy(&info, CMSG_DATA(c), sizeof info);
+      info.ipi_spec_dst = info.ipi_addr;
+      info.ipi_ifindex = 0;
+      out.msg_control = control;
+      out.msg_controllen = CMSG_SPACE(sizeof info);
+      cmsghdr* oc = CMSG_FIRSTHDR(&out);
+      oc->cmsg_level = IPPROTO_IP;
+      oc->cmsg_type = IP_PKTINFO;
+      oc->cmsg_len = CMSG_LEN(sizeof info);
+      std::memcpy(CMSG_DATA(oc), &info, sizeof info);
+      return;
+    }
+    if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+      in6_pktinfo info;
+      std::memcpy(&info, CMSG_DATA(c), sizeof info);
+      out.msg_control = control;
+      out.msg_controllen = CMSG_SPACE(sizeof info);
+      cmsghdr* oc = CMSG_FIRSTHDR(&out);
+      oc->cmsg_level = IPPROTO_IPV6;
+      oc->cmsg_type = IPV6_PKTINFO;
+      oc->cmsg_len = CMSG_LEN(sizeof info);
+      std::memcpy(CMSG_DATA(oc), &info, sizeof info);
+      return;
+    }
+  }
+}
+
+// Answers the `n` datagrams of a batch and sends the replies.
+void UdpWorker::answer(unsigned n) {
   Batch& b = *batch_;
-  for (int round = 0; round < 16; ++round) {
-    int n = ::recvmmsg(s.fd, b.in, kBatch, MSG_DONTWAIT, nullptr);
-    if (n <= 0) return;
-    counters_.batches.inc();
-    const query::Snapshot& snap = snapshot_.get();
-    unsigned replies = 0;
-    for (int i = 0; i < n; ++i) {
-      msghdr& h = b.in[i].msg_hdr;
-      if (h.msg_flags & MSG_TRUNC) {
-        counters_.oversized.inc();
-        continue;
-      }
-      size_t len = processor_->process(snap, b.in_buf[i], b.in[i].msg_len, b.out_buf[replies], dns::kMaxMessage,
-                                       query::Transport::Udp);
-      if (len == 0) continue;
-      mmsghdr& o = b.out[replies];
-      b.out_iov[replies] = iovec{b.out_buf[replies], len};
-      o.msg_hdr = msghdr{};
-      o.msg_hdr.msg_name = &b.peers[i];
-      o.msg_hdr.msg_namelen = h.msg_namelen;
-      o.msg_hdr.msg_iov = &b.out_iov[replies];
-      o.msg_hdr.msg_iovlen = 1;
-      if (s.pktinfo) {
-        // Answer from the address the query was sent to.
-        for (cmsghdr* c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c)) {
-          uint8_t* ctl = b.out_control[replies];
-          if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-            in_pktinfo info;
-            std::memcpy(&info, CMSG_DATA(c), sizeof info);
-            info.ipi_spec_dst = info.ipi_addr;
-            info.ipi_ifindex = 0;
-            o.msg_hdr.msg_control = ctl;
-            o.msg_hdr.msg_controllen = CMSG_SPACE(sizeof info);
-            cmsghdr* oc = CMSG_FIRSTHDR(&o.msg_hdr);
-            oc->cmsg_level = IPPROTO_IP;
-            oc->cmsg_type = IP_PKTINFO;
-            oc->cmsg_len = CMSG_LEN(sizeof info);
-            std::memcpy(CMSG_DATA(oc), &info, sizeof info);
-          } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
-            in6_pktinfo info;
-            std::memcpy(&info, CMSG_DATA(c), sizeof info);
-            o.msg_hdr.msg_control = ctl;
-            o.msg_hdr.msg_controllen = CMSG_SPACE(sizeof info);
-            cmsghdr* oc = CMSG_FIRSTHDR(&o.msg_hdr);
-            oc->cmsg_level = IPPROTO_IPV6;
-            oc->cmsg_type = IPV6_PKTINFO;
-            oc->cmsg_len = CMSG_LEN(sizeof info);
-            std::memcpy(CMSG_DATA(oc), &info, sizeof info);
-          }
-        }
-      }
-      ++replies;
+  counters_.batches.inc();
+  const query::Snapshot& snap = snapshot_.get();
+  unsigned replies = 0;
+  for (unsigned i = 0; i < n; ++i) {
+    msghdr& h = b.in[i].msg_hdr;
+    if (h.msg_flags & MSG_TRUNC) {
+      counters_.oversized.inc();
+      continue;
     }
-    reset_headers(static_cast<unsigned>(n));
-    unsigned sent = 0;
-    while (sent < replies) {
-      int k = ::sendmmsg(s.fd, b.out + sent, replies - sent, MSG_DONTWAIT);
-      if (k < 0) {
-        if (errno == EINTR) continue;
-        // EAGAIN/ENOBUFS or an unreachable peer: skip the first reply and go on with the rest.
-        counters_.send_errors.inc();
-        ++sent;
-        continue;
-      }
-      sent += static_cast<unsigned>(k);
+    size_t len = processor_->process(snap, b.in_buf[i], b.in[i].msg_len, b.out_buf[replies], dns::kMaxMessage,
+                                     query::Transport::Udp);
+    if (len == 0) continue;
+    mmsghdr& o = b.out[replies];
+    b.out_iov[replies] = iovec{b.out_buf[replies], len};
+    o.msg_hdr = msghdr{};
+    o.msg_hdr.msg_name = &b.peers[i];
+    o.msg_hdr.msg_namelen = h.msg_namelen;
+    o.msg_hdr.msg_iov = &b.out_iov[replies];
+    o.msg_hdr.msg_iovlen = 1;
+    if (socket_.pktinfo) set_reply_source(h, o.msg_hdr, b.out_control[replies]);
+    ++replies;
+  }
+  reset_headers(n);
+  unsigned sent = 0;
+  while (sent < replies) {
+    int k = ::sendmmsg(socket_.fd, b.out + sent, replies - sent, MSG_DONTWAIT);
+    if (k < 0) {
+      if (errno == EINTR) continue;
+      // EAGAIN/ENOBUFS or an unreachable peer: skip the first reply and go on with the rest.
+      counters_.send_errors.inc();
+      ++sent;
+      continue;
     }
-    if (static_cast<unsigned>(n) < kBatch) return;
+    sent += static_cast<unsigned>(k);
   }
 }
 
