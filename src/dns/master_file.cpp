@@ -46,19 +46,6 @@ struct RrDeleter {
 using RdfPtr = std::unique_ptr<ldns_rdf, RdfDeleter>;
 using RrPtr = std::unique_ptr<ldns_rr, RrDeleter>;
 
-// Shortens user text quoted in an error message.
-std::string quote(std::string_view s) {
-  constexpr size_t kMax = 80;
-  std::string out = "\"";
-  if (s.size() > kMax) {
-    out.append(s.substr(0, kMax));
-    out += "...";
-  } else {
-    out.append(s);
-  }
-  out += '"';
-  return out;
-}
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
@@ -205,89 +192,6 @@ const ldns_rr_descriptor* known_descriptor(uint16_t t) {
 std::string type_name(uint16_t t) {
   if (const ldns_rr_descriptor* d = known_descriptor(t)) return d->_name;
   return "TYPE" + std::to_string(t);
-}
-
-// Presentation name to wire form, case preserved. `origin` (wire) is appended to relative
-// names; "@" is the origin. If origin is null, a name without a final dot is absolute.
-bool parse_name(std::string_view text, const uint8_t* origin, size_t origin_len, uint8_t* out, size_t& out_len,
-                std::string& err) {
-  if (text == "@") {
-    if (!origin) {
-      err = "\"@\" used with no origin";
-      return false;
-    }
-    std::memcpy(out, origin, origin_len);
-    out_len = origin_len;
-    return true;
-  }
-  if (text == ".") {
-    out[0] = 0;
-    out_len = 1;
-    return true;
-  }
-  if (text.empty()) {
-    err = "empty name";
-    return false;
-  }
-  auto fail = [&](const char* what) {
-    err = std::string(what) + " in name " + quote(text);
-    return false;
-  };
-  // out[len] is the length byte of the label being built; its bytes follow it.
-  size_t len = 0;
-  size_t label_len = 0;
-  bool absolute = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '.') {
-      if (label_len == 0) return fail("empty label");
-      out[len] = static_cast<uint8_t>(label_len);
-      len += 1 + label_len;
-      label_len = 0;
-      if (i + 1 == text.size()) absolute = true;
-      continue;
-    }
-    uint8_t byte;
-    if (c == '\\') {
-      if (i + 1 >= text.size()) return fail("bad escape");
-      if (is_digit(text[i + 1])) {
-        if (i + 3 >= text.size() || !is_digit(text[i + 2]) || !is_digit(text[i + 3])) return fail("bad escape");
-        unsigned v = static_cast<unsigned>(text[i + 1] - '0') * 100u + static_cast<unsigned>(text[i + 2] - '0') * 10u +
-                     static_cast<unsigned>(text[i + 3] - '0');
-        if (v > 255) return fail("bad escape");
-        byte = static_cast<uint8_t>(v);
-        i += 3;
-      } else {
-        byte = static_cast<uint8_t>(text[++i]);
-      }
-    } else {
-      byte = static_cast<uint8_t>(c);
-    }
-    if (label_len == kMaxLabelLength) return fail("label longer than 63 bytes");
-    // The label so far, its length byte and a root byte must fit in 255 bytes.
-    if (len + 1 + label_len + 1 + 1 > kMaxNameLength) {
-      err = "name " + quote(text) + " is longer than 255 bytes";
-      return false;
-    }
-    out[len + 1 + label_len] = byte;
-    ++label_len;
-  }
-  if (label_len > 0) {
-    out[len] = static_cast<uint8_t>(label_len);
-    len += 1 + label_len;
-  }
-  if (absolute || !origin) {
-    out[len++] = 0;
-  } else {
-    if (len + origin_len > kMaxNameLength) {
-      err = "name " + quote(text) + " is longer than 255 bytes with the origin appended";
-      return false;
-    }
-    std::memcpy(out + len, origin, origin_len);
-    len += origin_len;
-  }
-  out_len = len;
-  return true;
 }
 
 // ---------------------------------------------------------------------------------------------

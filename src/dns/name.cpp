@@ -20,42 +20,69 @@ void lowercase_name(uint8_t* name) {
   }
 }
 
-bool name_from_text(std::string_view text, std::vector<uint8_t>& out, const uint8_t* origin) {
-  out.clear();
+std::string quote(std::string_view s) {
+  constexpr size_t kMax = 80;
+  std::string out = "\"";
+  if (s.size() > kMax) {
+    out.append(s.substr(0, kMax));
+    out += "...";
+  } else {
+    out.append(s);
+  }
+  out += '"';
+  return out;
+}
+
+namespace {
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+}  // namespace
+
+bool parse_name(std::string_view text, const uint8_t* origin, size_t origin_len, uint8_t* out, size_t& out_len,
+                std::string& err) {
   if (text == "@") {
-    if (!origin) return false;
-    out.assign(origin, origin + name_length(origin));
+    if (!origin) {
+      err = "\"@\" used with no origin";
+      return false;
+    }
+    std::memcpy(out, origin, origin_len);
+    out_len = origin_len;
     return true;
   }
   if (text == ".") {
-    out.push_back(0);
+    out[0] = 0;
+    out_len = 1;
     return true;
   }
-  if (text.empty()) return false;
-  uint8_t label[kMaxLabelLength + 1];
+  if (text.empty()) {
+    err = "empty name";
+    return false;
+  }
+  auto fail = [&](const char* what) {
+    err = std::string(what) + " in name " + quote(text);
+    return false;
+  };
+  // out[len] is the length byte of the label being built; its bytes follow it.
+  size_t len = 0;
   size_t label_len = 0;
   bool absolute = false;
-  auto flush = [&]() -> bool {
-    if (label_len == 0) return false;
-    out.push_back(static_cast<uint8_t>(label_len));
-    out.insert(out.end(), label, label + label_len);
-    label_len = 0;
-    return true;
-  };
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     if (c == '.') {
-      if (!flush()) return false;
+      if (label_len == 0) return fail("empty label");
+      out[len] = static_cast<uint8_t>(label_len);
+      len += 1 + label_len;
+      label_len = 0;
       if (i + 1 == text.size()) absolute = true;
       continue;
     }
     uint8_t byte;
     if (c == '\\') {
-      if (i + 1 >= text.size()) return false;
-      if (i + 3 < text.size() && std::isdigit(static_cast<unsigned char>(text[i + 1])) &&
-          std::isdigit(static_cast<unsigned char>(text[i + 2])) && std::isdigit(static_cast<unsigned char>(text[i + 3]))) {
-        unsigned v = (text[i + 1] - '0') * 100u + (text[i + 2] - '0') * 10u + (text[i + 3] - '0');
-        if (v > 255) return false;
+      if (i + 1 >= text.size()) return fail("bad escape");
+      if (is_digit(text[i + 1])) {
+        if (i + 3 >= text.size() || !is_digit(text[i + 2]) || !is_digit(text[i + 3])) return fail("bad escape");
+        unsigned v = static_cast<unsigned>(text[i + 1] - '0') * 100u + static_cast<unsigned>(text[i + 2] - '0') * 10u +
+                     static_cast<unsigned>(text[i + 3] - '0');
+        if (v > 255) return fail("bad escape");
         byte = static_cast<uint8_t>(v);
         i += 3;
       } else {
@@ -64,16 +91,41 @@ bool name_from_text(std::string_view text, std::vector<uint8_t>& out, const uint
     } else {
       byte = static_cast<uint8_t>(c);
     }
-    if (label_len == kMaxLabelLength) return false;
-    label[label_len++] = to_lower(byte);
+    if (label_len == kMaxLabelLength) return fail("label longer than 63 bytes");
+    // The label so far, its length byte and a root byte must fit in 255 bytes.
+    if (len + 1 + label_len + 1 + 1 > kMaxNameLength) {
+      err = "name " + quote(text) + " is longer than 255 bytes";
+      return false;
+    }
+    out[len + 1 + label_len] = byte;
+    ++label_len;
   }
-  if (label_len > 0 && !flush()) return false;
-  if (!absolute && origin) {
-    out.insert(out.end(), origin, origin + name_length(origin));
+  if (label_len > 0) {
+    out[len] = static_cast<uint8_t>(label_len);
+    len += 1 + label_len;
+  }
+  if (absolute || !origin) {
+    out[len++] = 0;
   } else {
-    out.push_back(0);
+    if (len + origin_len > kMaxNameLength) {
+      err = "name " + quote(text) + " is longer than 255 bytes with the origin appended";
+      return false;
+    }
+    std::memcpy(out + len, origin, origin_len);
+    len += origin_len;
   }
-  return out.size() <= kMaxNameLength;
+  out_len = len;
+  return true;
+}
+
+bool name_from_text(std::string_view text, std::vector<uint8_t>& out, const uint8_t* origin) {
+  uint8_t wire[kMaxNameLength];
+  size_t len = 0;
+  std::string why;
+  if (!parse_name(text, origin, origin ? name_length(origin) : 0, wire, len, why)) return false;
+  lowercase_name(wire);
+  out.assign(wire, wire + len);
+  return true;
 }
 
 std::string name_to_text(const uint8_t* name) {

@@ -97,6 +97,16 @@ inline void lowercase_bytes(uint8_t* p, size_t n) {
 // Lowercases a wire name in place.
 void lowercase_name(uint8_t* name);
 
+// User text in double quotes for an error message, shortened past 80 characters.
+std::string quote(std::string_view s);
+
+// Parses a presentation-format name into `out` (kMaxNameLength bytes), case preserved:
+// "www.example.com.", a name relative to `origin` (wire, `origin_len` bytes; appended), "@" for
+// the origin, "\." and "\DDD" escapes. Without an origin, a name with no final dot is absolute.
+// On error returns false with a reason in `why` ("empty label in name \"a..b\"").
+bool parse_name(std::string_view text, const uint8_t* origin, size_t origin_len, uint8_t* out, size_t& out_len,
+                std::string& why);
+
 // Parses a presentation-format name ("www.example.com.", "www" relative to origin, "@", "\046"
 // escapes). `origin` is a wire name or nullptr (then the name must be absolute; a missing final
 // dot is accepted as absolute). Returns false on a malformed name. Output is lowercased.

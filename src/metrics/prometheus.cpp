@@ -16,7 +16,7 @@ void TextWriter::family(std::string_view name, std::string_view type, std::strin
   out_ += '\n';
 }
 
-void TextWriter::sample(std::string_view name, std::string_view labels, uint64_t value) {
+void TextWriter::line(std::string_view name, std::string_view labels, std::string_view value) {
   out_ += name;
   if (!labels.empty()) {
     out_ += '{';
@@ -24,22 +24,18 @@ void TextWriter::sample(std::string_view name, std::string_view labels, uint64_t
     out_ += '}';
   }
   out_ += ' ';
-  out_ += std::to_string(value);
+  out_ += value;
   out_ += '\n';
+}
+
+void TextWriter::sample(std::string_view name, std::string_view labels, uint64_t value) {
+  line(name, labels, std::to_string(value));
 }
 
 void TextWriter::sample(std::string_view name, std::string_view labels, double value) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.17g", value);
-  out_ += name;
-  if (!labels.empty()) {
-    out_ += '{';
-    out_ += labels;
-    out_ += '}';
-  }
-  out_ += ' ';
-  out_ += buf;
-  out_ += '\n';
+  line(name, labels, buf);
 }
 
 std::string TextWriter::escape(std::string_view value) {

@@ -21,6 +21,8 @@ class TextWriter {
   static std::string escape(std::string_view value);
 
  private:
+  void line(std::string_view name, std::string_view labels, std::string_view value);
+
   std::string out_;
 };
 
