@@ -39,6 +39,110 @@ struct ZoneConfig {
   std::string directory;  // the zone_directories entry it was found in; empty for explicit entries
 };
 
+// ---- health_checks --------------------------------------------------------------------------
+
+enum class CheckType : uint8_t { Tcp, Http, Https, Dns, Calculated };
+
+struct StatusRange {
+  uint16_t low = 200;
+  uint16_t high = 399;
+  bool operator==(const StatusRange&) const = default;
+};
+
+// One health check. A check is probed once however many records use it.
+struct HealthCheck {
+  std::string name;
+  CheckType type = CheckType::Tcp;
+  ListenAddress target;  // the address probed: tcp/http/https endpoint, or the dns server
+  // http, https
+  std::string host;  // Host header and TLS SNI; empty: the target address
+  std::string path = "/";
+  std::string method = "GET";
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::vector<StatusRange> expect_status{StatusRange{200, 399}};
+  std::string expect_body;  // must appear in the first body_limit bytes; empty: any body
+  size_t body_limit = 5120;  // as Route 53
+  bool tls_verify = true;    // https: verify the chain and the host name
+  std::string ca_file;       // https: trust these CAs (PEM) instead of the system store
+  // dns
+  std::string query_name;  // absolute, presentation form
+  uint16_t query_type = 1;
+  uint16_t expect_rcode = 0;
+  std::string expect_answer;  // an answer's rdata in presentation form ("192.0.2.10"); empty: any
+  // calculated
+  std::vector<std::string> children;
+  unsigned min_healthy = 1;  // healthy when at least this many children are: 1 is OR, all is AND
+  // timing and thresholds
+  std::chrono::milliseconds interval{1000};
+  std::chrono::milliseconds fast_interval{0};  // between probes while a transition is pending; 0: interval
+  double jitter = 0.1;  // each wait is shortened by up to jitter x interval, never lengthened
+  std::chrono::milliseconds timeout{500};
+  unsigned rise = 2;  // consecutive successes to become healthy
+  unsigned fall = 3;  // consecutive failures to become unhealthy
+  bool inverted = false;
+  bool disabled = false;  // counts as healthy and is not probed
+  unsigned line = 0;
+
+  // The same check as far as probing goes (everything but `line`): on reload it keeps its state.
+  bool same_definition(const HealthCheck& o) const;
+};
+
+// ---- records --------------------------------------------------------------------------------
+
+enum class Policy : uint8_t { Simple, Weighted, Failover, Multivalue, Cidr };
+enum class AllDown : uint8_t { FailOpen, NoData, ServFail, Fallback };
+
+// A network, e.g. 10.0.0.0/8 or 2001:db8::/32; host bits are zero.
+struct Prefix {
+  bool v6 = false;
+  uint8_t len = 0;
+  uint8_t addr[16] = {};
+  std::string text;
+};
+
+struct PolicyMember {
+  std::string value;   // rdata in presentation form, e.g. "192.0.2.10"; empty when `record` is set
+  std::string record;  // nested: the id of another record whose answer this member stands for
+  std::string check;   // health check name; empty: always healthy
+  unsigned weight = 1; // weighted: 0..255
+  unsigned tier = 0;   // failover: 0 primary, 1 secondary, ...
+  unsigned line = 0;
+};
+
+struct CidrGroup {
+  std::vector<Prefix> prefixes;  // empty for the default group
+  bool is_default = false;
+  std::vector<PolicyMember> members;
+  unsigned line = 0;
+};
+
+// A record whose answer is chosen per query. With a `name` it answers for that name and type
+// (the zone must contain the name); without one it is a pool, used only as a nested member.
+struct PolicyRecord {
+  std::string id;    // unique; defaults to "<name> <TYPE>"
+  std::string name;  // absolute, lowercase, presentation form; empty for a pool
+  uint16_t type = 1;
+  uint32_t ttl = 60;
+  Policy policy = Policy::Simple;
+  unsigned count = 1;        // weighted: members per answer
+  unsigned max_answers = 8;  // multivalue (and cidr groups): members per answer
+  AllDown all_down = AllDown::FailOpen;
+  std::vector<std::string> fallback;  // values answered when all_down is Fallback
+  std::vector<PolicyMember> members;  // simple, weighted, failover, multivalue
+  std::vector<CidrGroup> groups;      // cidr
+  unsigned line = 0;
+};
+
+// ---- control --------------------------------------------------------------------------------
+
+// The control API (status, overrides, reload). Off unless `listen` or `socket` is set.
+struct ControlConfig {
+  std::string socket;           // a Unix socket path
+  bool has_listen = false;
+  ListenAddress listen;         // or a TCP address; anything but loopback needs a token
+  std::string token;            // bearer token; required when `listen` is not loopback
+};
+
 struct LogConfig {
   std::string level = "info";  // trace, debug, info, warn, error, critical, off
 };
@@ -48,6 +152,9 @@ struct Config {
   ServerConfig server;
   std::vector<ZoneConfig> zones;    // explicit entries first, then directory entries, sorted by origin
   std::vector<std::string> zone_directories;  // watched for added/removed zone files
+  std::vector<HealthCheck> health_checks;  // sorted by name
+  std::vector<PolicyRecord> records;       // in file order
+  ControlConfig control;
   LogConfig log;
   std::vector<std::string> warnings;  // non-fatal findings as "file:line: reason", for the caller to log
 };

@@ -471,6 +471,22 @@ class Reader {
     return read_file(path, nullptr, 0, 0);
   }
 
+  // The same for text in memory, named `name` in messages.
+  Result<void> run_text(std::string_view text, const std::string& name, const std::string& origin) {
+    std::string err;
+    if (origin.empty() || !parse_name(origin, nullptr, 0, origin_, origin_len_, err)) {
+      return Error{"bad origin " + quote(origin) + (err.empty() ? "" : ": " + err)};
+    }
+    if (!set_origin_rdf()) return Error{"out of memory"};
+    Source src;
+    src.path = name;
+    src.buf = std::make_unique_for_overwrite<char[]>(text.size() + 1);
+    std::memcpy(src.buf.get(), text.data(), text.size());
+    src.end = text.size();
+    src.eof = true;  // nothing to read beyond the buffer
+    return read_entries(src, 0);
+  }
+
  private:
   const RecordSink& sink_;
   const WarningSink& warn_;
@@ -1025,5 +1041,15 @@ Result<void> read_master_file(const std::string& path, const std::string& origin
   Reader reader(sink, warn, options);
   return reader.run(path, origin);
 }
+
+Result<void> read_master_text(std::string_view text, const std::string& name, const std::string& origin,
+                              const RecordSink& sink, const WarningSink& warn, const MasterFileOptions& options) {
+  Reader reader(sink, warn, options);
+  return reader.run_text(text, name, origin);
+}
+
+uint16_t type_from_text(std::string_view text) { return parse_type(text); }
+
+std::string type_to_text(uint16_t type) { return type_name(type); }
 
 }  // namespace pharos::dns

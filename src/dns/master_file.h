@@ -8,6 +8,7 @@
 #include <functional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -41,5 +42,16 @@ using WarningSink = std::function<void(const std::string&)>;
 // $ORIGIN. Stops at the first syntax error and returns it as "file:line: reason".
 Result<void> read_master_file(const std::string& path, const std::string& origin, const RecordSink& sink,
                               const WarningSink& warn = {}, const MasterFileOptions& options = {});
+
+// Reads records from `text` as if it were a file called `name` (used in messages). $INCLUDE
+// paths are relative to `name`'s directory.
+Result<void> read_master_text(std::string_view text, const std::string& name, const std::string& origin,
+                              const RecordSink& sink, const WarningSink& warn = {},
+                              const MasterFileOptions& options = {});
+
+// A type mnemonic ("AAAA", "caa") or "TYPEnnn" to its number; 0 if unknown.
+uint16_t type_from_text(std::string_view text);
+// The mnemonic of a type, or "TYPEnnn".
+std::string type_to_text(uint16_t type);
 
 }  // namespace pharos::dns

@@ -5,6 +5,7 @@
 
 #include "dns/master_file.h"
 #include "dns/name.h"
+#include "dns/rdata.h"
 #include "dns/types.h"
 
 namespace pharos::zone {
@@ -41,19 +42,6 @@ std::string Diagnostics::error_text() const {
 
 namespace {
 
-// Length of the valid uncompressed name at `p` within `avail` bytes, or 0.
-size_t valid_name(const uint8_t* p, size_t avail) {
-  size_t off = 0;
-  while (true) {
-    if (off >= avail) return 0;
-    uint8_t c = p[off];
-    if (c == 0) return off + 1 <= dns::kMaxNameLength ? off + 1 : 0;
-    if (c > dns::kMaxLabelLength) return 0;
-    off += c + 1u;
-    if (off >= dns::kMaxNameLength) return 0;
-  }
-}
-
 // Where the one embedded name starts in rdata of the types whose names we index (NS, MX, SRV).
 int target_offset(uint16_t t) {
   switch (t) {
@@ -71,24 +59,6 @@ int target_offset(uint16_t t) {
 bool is_meta_type(uint16_t t) {
   return t == type::OPT || t == type::TSIG || t == type::TKEY || t == type::IXFR || t == type::AXFR ||
          t == type::MAILA || t == type::MAILB || t == type::ANY || t == 0;
-}
-
-std::string type_name(uint16_t t) {
-  switch (t) {
-    case type::A: return "A";
-    case type::NS: return "NS";
-    case type::CNAME: return "CNAME";
-    case type::SOA: return "SOA";
-    case type::PTR: return "PTR";
-    case type::MX: return "MX";
-    case type::TXT: return "TXT";
-    case type::AAAA: return "AAAA";
-    case type::SRV: return "SRV";
-    case type::DNAME: return "DNAME";
-    case type::DS: return "DS";
-    case type::CAA: return "CAA";
-    default: return "TYPE" + std::to_string(t);
-  }
 }
 
 }  // namespace
@@ -145,44 +115,6 @@ uint32_t ZoneBuilder::find_or_add_node(const uint8_t* name, size_t len) {
   return idx;
 }
 
-bool ZoneBuilder::normalise_rdata(uint16_t t, uint8_t* rd, uint16_t len, std::string& why) const {
-  auto name_at = [&](size_t off, bool to_end) -> size_t {
-    size_t n = off <= len ? valid_name(rd + off, len - off) : 0;
-    if (n == 0 || (to_end && off + n != len)) return 0;
-    dns::lowercase_name(rd + off);
-    return n;
-  };
-  switch (t) {
-    case type::A:
-      if (len != 4) why = "A rdata must be 4 bytes";
-      break;
-    case type::AAAA:
-      if (len != 16) why = "AAAA rdata must be 16 bytes";
-      break;
-    case type::NS:
-    case type::CNAME:
-    case type::PTR:
-    case type::DNAME:
-      if (!name_at(0, true)) why = "rdata is not a single domain name";
-      break;
-    case type::MX:
-      if (len < 3 || !name_at(2, true)) why = "MX rdata must be a preference and a name";
-      break;
-    case type::SRV:
-      if (len < 7 || !name_at(6, true)) why = "SRV rdata must be priority, weight, port and a name";
-      break;
-    case type::SOA: {
-      size_t m = name_at(0, false);
-      size_t r = m ? name_at(m, false) : 0;
-      if (!m || !r || m + r + 20 != len) why = "SOA rdata must be two names and five 32-bit numbers";
-      break;
-    }
-    default:
-      break;
-  }
-  return why.empty();
-}
-
 std::string ZoneBuilder::where(const Rec& r) const { return files_[r.file] + ":" + std::to_string(r.line); }
 
 void ZoneBuilder::add(const uint8_t* owner, uint16_t t, uint16_t rclass, uint32_t ttl, const uint8_t* rdata,
@@ -197,14 +129,14 @@ void ZoneBuilder::add(const uint8_t* owner, uint16_t t, uint16_t rclass, uint32_
   const Zone& z = *zone_;
   size_t owner_len = dns::name_length(owner);
   if (rclass != dns::rclass::IN) return fail("class " + std::to_string(rclass) + " is not IN");
-  if (is_meta_type(t)) return fail("type " + type_name(t) + " cannot be stored in a zone");
+  if (is_meta_type(t)) return fail("type " + dns::type_to_text(t) + " cannot be stored in a zone");
   if (!dns::is_subdomain(owner, owner_len, z.origin(), z.origin_len())) {
     return fail("out-of-zone data: " + dns::name_to_text(owner) + " is not in zone " + z.origin_text_);
   }
   size_t at = raw_.size();
   raw_.insert(raw_.end(), rdata, rdata + rdlen);
   std::string why;
-  if (!normalise_rdata(t, raw_.data() + at, rdlen, why)) {
+  if (!dns::normalise_rdata(t, raw_.data() + at, rdlen, why)) {
     raw_.resize(at);
     return fail(why);
   }
@@ -353,18 +285,18 @@ Result<std::shared_ptr<const Zone>> ZoneBuilder::build() {
       }
       if (cname && set.type != type::CNAME && set.type != type::RRSIG && set.type != type::NSEC) {
         diag_.error(where_node(i, type::CNAME) + ": CNAME at " + owner_text() + " beside other data (" +
-                    type_name(set.type) + " at " + where(first) + ")");
+                    dns::type_to_text(set.type) + " at " + where(first) + ")");
       }
       if (set.type == type::CNAME && set.count > 1) {
         diag_.error(where(recs_[first_rec[n.rrsets + k] + 1]) + ": more than one CNAME record at " + owner_text());
       }
       if (n.cut != kNone && n.cut != i && set.type != type::A && set.type != type::AAAA) {
-        diag_.warning(where(first) + ": " + type_name(set.type) + " at " + owner_text() +
+        diag_.warning(where(first) + ": " + dns::type_to_text(set.type) + " at " + owner_text() +
                       " is below the delegation at " + dns::name_to_text(z.names_.data() + z.nodes_[n.cut].name) +
                       " and will not be served");
       } else if (n.cut == i && set.type != type::NS && set.type != type::DS && set.type != type::RRSIG &&
                  set.type != type::NSEC) {
-        diag_.warning(where(first) + ": " + type_name(set.type) + " at delegation point " + owner_text() +
+        diag_.warning(where(first) + ": " + dns::type_to_text(set.type) + " at delegation point " + owner_text() +
                       " will not be served (only NS, DS and glue are)");
       }
       // Targets for the additional section; in-zone NS targets must have addresses (glue).

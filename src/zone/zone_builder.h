@@ -57,7 +57,6 @@ class ZoneBuilder {
   void grow_index();
   std::string where(const Rec& r) const;
   std::string where_node(uint32_t node, uint16_t type) const;
-  bool normalise_rdata(uint16_t type, uint8_t* rdata, uint16_t rdlen, std::string& why) const;
 
   std::unique_ptr<Zone> zone_;
   Diagnostics& diag_;
