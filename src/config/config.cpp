@@ -16,100 +16,12 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "config/loader.h"
 #include "dns/name.h"
 
 namespace pharos::config {
 
-namespace {
-
-namespace fs = std::filesystem;
-
-// Thrown inside the loader and turned into a Result at the top; the parsing code stays linear.
-struct LoadError {
-  Error error;
-};
-
-constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
-
-constexpr unsigned kMaxWorkers = 1024;
-constexpr size_t kMaxTxtString = 255;  // identity and version are answered as one TXT string
-
-// yaml-cpp marks are 0-based; a node without a position (empty document) has line -1.
-unsigned line_of(const YAML::Node& node) {
-  int line = node.Mark().line;
-  return line < 0 ? 0u : static_cast<unsigned>(line) + 1u;
-}
-
-std::string quote(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  out += '"';
-  return out;
-}
-
-// How a node looks, for "expected X, got Y".
-std::string describe(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Scalar: return quote(node.Scalar());
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Map: return "a mapping";
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined: break;
-  }
-  return "nothing";
-}
-
-std::string join(std::initializer_list<std::string_view> names) {
-  std::string out;
-  for (std::string_view n : names) {
-    if (!out.empty()) out += ", ";
-    out += n;
-  }
-  return out;
-}
-
-// One key of a mapping. An empty value ("key:") is a null node whose mark points past the key,
-// so messages about the value use the key's line in that case.
-struct Entry {
-  std::string name;
-  YAML::Node key;
-  YAML::Node value;
-  unsigned key_line = 0;
-  unsigned value_line = 0;
-};
-
-class Loader {
- public:
-  explicit Loader(std::string path) : path_(std::move(path)), base_(fs::path(path_).parent_path()) {}
-
-  Config load(const YAML::Node& root);
-
- private:
-  [[noreturn]] void fail(unsigned line, const std::string& reason) const {
-    throw LoadError{error_at(path_, line, reason)};
-  }
-
-  // The keys of a mapping, checked against `known`; `where` is "in server", "at top level", ...
-  std::vector<Entry> entries(const YAML::Node& map, const std::string& where,
-                             std::initializer_list<std::string_view> known) const;
-
-  uint64_t get_unsigned(const Entry& e, const std::string& field, uint64_t min, uint64_t max) const;
-  bool get_bool(const Entry& e, const std::string& field) const;
-  std::string get_string(const Entry& e, const std::string& field, bool allow_null) const;
-
-  fs::path resolve(const std::string& text) const;
-
-  void load_server(const Entry& section, ServerConfig& out) const;
-  void load_listen(const Entry& e, std::vector<ListenAddress>& out) const;
-  void load_zones(const Entry& section, Config& out) const;
-  void load_log(const Entry& section, LogConfig& out) const;
-
-  std::string path_;
-  fs::path base_;
-};
+namespace detail {
 
 std::vector<Entry> Loader::entries(const YAML::Node& map, const std::string& where,
                                    std::initializer_list<std::string_view> known) const {
@@ -399,9 +311,15 @@ Config Loader::load(const YAML::Node& root) {
         zones_line = e.key_line;
       } else if (e.name == "log") {
         load_log(e, config.log);
+      } else if (e.name == "health_checks") {
+        load_health_checks(e, config.health_checks);
+      } else if (e.name == "records") {
+        load_records(e, config.records);
+      } else if (e.name == "control") {
+        load_control(e, config.control);
       } else {
-        // health_checks, records, edge, control, metrics: sections that later features will
-        // define. Accepted with a warning so that newer configs do not break this loader.
+        // edge, metrics: sections that later features will define. Accepted with a warning so
+        // that newer configs do not break this loader.
         config.warnings.push_back(
             error_at(path_, e.key_line, "section " + quote(e.name) + " is not supported by this version and is ignored")
                 .message);
@@ -409,6 +327,7 @@ Config Loader::load(const YAML::Node& root) {
     }
   }
   if (!have_server) load_server(Entry{}, config.server);  // defaults
+  cross_check(config);
   if (config.zones.empty()) {
     config.warnings.push_back(zones_line ? error_at(path_, zones_line, "no zones configured").message
                                          : path_ + ": no zones configured");
@@ -416,7 +335,7 @@ Config Loader::load(const YAML::Node& root) {
   return config;
 }
 
-}  // namespace
+}  // namespace detail
 
 std::string ListenAddress::to_string() const {
   if (address.find(':') != std::string::npos) return "[" + address + "]:" + std::to_string(port);
@@ -507,14 +426,14 @@ bool parse_listen_address(const std::string& text, uint16_t default_port, Listen
 
 Result<Config> load_config(const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return Error{"cannot open config " + quote(path) + ": " + std::strerror(errno)};
+  if (!f) return Error{"cannot open config " + detail::quote(path) + ": " + std::strerror(errno)};
   std::string text;
   char buf[8192];
   size_t n;
   while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
   const int read_errno = std::ferror(f) ? errno : 0;
   std::fclose(f);
-  if (read_errno) return Error{"cannot read config " + quote(path) + ": " + std::strerror(read_errno)};
+  if (read_errno) return Error{"cannot read config " + detail::quote(path) + ": " + std::strerror(read_errno)};
 
   YAML::Node root;
   try {
@@ -524,8 +443,8 @@ Result<Config> load_config(const std::string& path) {
     return error_at(path, line, "invalid YAML: " + e.msg);
   }
   try {
-    return Loader(path).load(root);
-  } catch (const LoadError& e) {
+    return detail::Loader(path).load(root);
+  } catch (const detail::LoadError& e) {
     return e.error;
   } catch (const YAML::Exception& e) {  // not expected: the loader checks node types before use
     const unsigned line = e.mark.line < 0 ? 0u : static_cast<unsigned>(e.mark.line) + 1u;
