@@ -122,9 +122,14 @@ int cmd_run(const std::string& path) {
     });
   });
   reloader.on_reloaded = [&](std::vector<std::string> files, std::vector<std::string> dirs) {
-    asio::post(control, [&watcher, files = std::move(files), dirs = std::move(dirs)] { watcher.watch(files, dirs); });
+    asio::post(control, [&watcher, &reloader, files = std::move(files), dirs = std::move(dirs)] {
+      watcher.watch(files, dirs);
+      reloader.check();
+    });
   };
   reloader.start(*cfg);
+  // Arm the first watches before serving, so a change made once the server answers is seen.
+  control.poll();
 
   server::Server server(cfg->server, store);
   if (auto started = server.start(); !started) {

@@ -2,7 +2,11 @@
 
 #include <sys/stat.h>
 
+#include <time.h>
+
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 
 #include "common/log.h"
@@ -10,24 +14,75 @@
 
 namespace pharos::server {
 
+namespace {
+
+// FNV-1a over the file's bytes; 0 when it cannot be read.
+uint64_t hash_file(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return 0;
+  uint64_t h = 14695981039346656037ull;
+  unsigned char buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) {
+    for (size_t i = 0; i < n; ++i) h = (h ^ buf[i]) * 1099511628211ull;
+  }
+  std::fclose(f);
+  return h;
+}
+
+bool same_stat(const FileStamp& a, const FileStamp& b) {
+  return a.path == b.path && a.mtime_ns == b.mtime_ns && a.ctime_ns == b.ctime_ns && a.size == b.size &&
+         a.inode == b.inode;
+}
+
+}  // namespace
+
 FileStamp stamp_file(const std::string& path) {
   FileStamp s;
   s.path = path;
   struct stat st;
   if (::stat(path.c_str(), &st) == 0) {
     s.mtime_ns = int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
+    s.ctime_ns = int64_t{st.st_ctim.tv_sec} * 1000000000 + st.st_ctim.tv_nsec;
     s.size = st.st_size;
     s.inode = st.st_ino;
+    struct timespec now;
+    ::clock_gettime(CLOCK_REALTIME, &now);
+    int64_t now_ns = int64_t{now.tv_sec} * 1000000000 + now.tv_nsec;
+    if (now_ns - std::max(s.mtime_ns, s.ctime_ns) < kRacyWindowNs) {
+      s.racy = true;
+      s.content_hash = hash_file(path);
+    }
   }
   return s;
 }
 
-bool ZoneCatalog::unchanged(const Entry& e, const config::ZoneConfig& z) const {
+bool same_version(const FileStamp& old, FileStamp& fresh) {
+  fresh = stamp_file(old.path);
+  if (!same_stat(old, fresh)) return false;
+  if (!old.racy) return true;
+  uint64_t h = fresh.racy ? fresh.content_hash : hash_file(old.path);
+  return h == old.content_hash;
+}
+
+bool ZoneCatalog::unchanged(Entry& e, const config::ZoneConfig& z) const {
   if (e.cfg.file != z.file || e.stamps.empty()) return false;
-  for (const FileStamp& s : e.stamps) {
-    if (stamp_file(s.path) != s) return false;
+  std::vector<FileStamp> fresh(e.stamps.size());
+  for (size_t i = 0; i < e.stamps.size(); ++i) {
+    if (!same_version(e.stamps[i], fresh[i])) return false;
   }
+  // Same content: the fresh stamps stop being racy once the window has passed.
+  e.stamps = std::move(fresh);
   return true;
+}
+
+bool ZoneCatalog::stale(const std::vector<config::ZoneConfig>& zones) {
+  if (zones.size() != entries_.size()) return true;
+  for (const config::ZoneConfig& z : zones) {
+    auto e = entries_.find(z.origin);
+    if (e == entries_.end() || !unchanged(e->second, z)) return true;
+  }
+  return false;
 }
 
 ZoneCatalog::Report ZoneCatalog::update(const std::vector<config::ZoneConfig>& zones, bool force) {
@@ -130,9 +185,18 @@ Reloader::~Reloader() {
 
 void Reloader::start(const config::Config& cfg) {
   config_ = cfg;
+  config_stamp_ = stamp_file(path_);
   catalog_.update(config_.zones);
   publish_and_notify();
   thread_ = std::thread([this] { loop(); });
+}
+
+void Reloader::check() {
+  {
+    std::lock_guard lock(mutex_);
+    check_pending_ = true;
+  }
+  cv_.notify_all();
 }
 
 void Reloader::request(const std::string& reason) {
@@ -159,9 +223,15 @@ void Reloader::loop() {
     std::string reason;
     {
       std::unique_lock lock(mutex_);
-      cv_.wait(lock, [&] { return stop_ || !pending_.empty(); });
+      cv_.wait(lock, [&] { return stop_ || !pending_.empty() || check_pending_; });
       if (stop_) return;
       reason.swap(pending_);
+      check_pending_ = false;
+    }
+    if (reason.empty()) {
+      FileStamp fresh;
+      if (same_version(config_stamp_, fresh) && !catalog_.stale(config_.zones)) continue;
+      reason = "changed while the file watches were being set up";
     }
     reload(reason);
   }
@@ -171,6 +241,7 @@ void Reloader::reload(const std::string& reason) {
   auto log = log::get("server");
   auto t0 = std::chrono::steady_clock::now();
   bool failed = false;
+  config_stamp_ = stamp_file(path_);
   auto next = config::load_config(path_);
   if (next) {
     const config::ServerConfig& a = config_.server;

@@ -21,15 +21,24 @@
 
 namespace pharos::server {
 
-// What identifies a version of a file without reading it.
+// What identifies a version of a file, mostly without reading it. Timestamps are only as fine as
+// the filesystem keeps them (a kernel tick, or whole seconds on some), so a file rewritten with the
+// same size soon after it was stamped can look untouched. As git does with its "racily clean"
+// entries, a stamp taken within `kRacyWindowNs` of the file's mtime also records a hash of the
+// content, and `same_version` compares content for such stamps.
 struct FileStamp {
   std::string path;
   int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
   int64_t size = -1;
   uint64_t inode = 0;
-  bool operator==(const FileStamp&) const = default;
+  bool racy = false;
+  uint64_t content_hash = 0;  // only when racy
 };
+inline constexpr int64_t kRacyWindowNs = 2'000'000'000;
 FileStamp stamp_file(const std::string& path);
+// Whether `path` still holds the version `old` was taken of; `fresh` receives the current stamp.
+bool same_version(const FileStamp& old, FileStamp& fresh);
 
 class ZoneCatalog {
  public:
@@ -55,7 +64,13 @@ class ZoneCatalog {
     std::shared_ptr<const zone::Zone> zone;  // may be null: never loaded successfully
     std::vector<FileStamp> stamps;           // of the files of the version tried last
   };
-  bool unchanged(const Entry& e, const config::ZoneConfig& z) const;
+  bool unchanged(Entry& e, const config::ZoneConfig& z) const;
+
+ public:
+  // Whether any file of `zones` differs from the version last read (or tried).
+  bool stale(const std::vector<config::ZoneConfig>& zones);
+
+ private:
 
   std::map<std::string, Entry> entries_;  // by origin
 };
@@ -73,6 +88,10 @@ class Reloader {
   void start(const config::Config& cfg);
   // Asks for a reload (coalesced with one already waiting). Thread-safe.
   void request(const std::string& reason);
+  // Asks the loader thread to compare the config and zone files with the versions it read, and
+  // to reload if they differ. Called once the file watches are armed: a change made between a
+  // read and the arming of its watch would otherwise go unseen. Thread-safe.
+  void check();
   // Called on the loader thread after each reload with the files and directories to watch.
   std::function<void(std::vector<std::string> files, std::vector<std::string> dirs)> on_reloaded;
 
@@ -91,6 +110,8 @@ class Reloader {
   mutable std::mutex mutex_;
   std::condition_variable cv_;
   std::string pending_;  // reasons waiting; empty: nothing to do
+  bool check_pending_ = false;
+  FileStamp config_stamp_;  // of the config file version last read (loader thread)
   bool stop_ = false;
   uint64_t reloads_ = 0;
   uint64_t failed_ = 0;
