@@ -7,6 +7,7 @@ PHAROS_BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libboost1.81-dev libldns
 # libFuzzer and sanitizer runtimes.
 PHAROS_TEST_PACKAGES=(dnsutils knot-dnsutils ldnsutils nsd knot clang libclang-rt-14-dev)
 PHAROS_BENCH_PACKAGES=(dnsperf valgrind nsd knot dnsutils python3)
+PHAROS_FAILOVER_BENCH_PACKAGES=(pdns-server pdns-backend-bind gdnsd dnsutils python3 procps)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -31,8 +32,8 @@ ncpu() { nproc 2>/dev/null || echo 2; }
 build() {
   local dir=$1 type=$2
   shift 2
-  if [ ! -f "$dir/build.ninja" ]; then
-    cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" "$@" >/dev/null
-  fi
+  # Configure every time: it is quick once cached, and it applies these options even when the
+  # directory was configured with others (tools/run builds without the tests, tools/test with).
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" "$@" >/dev/null
   cmake --build "$dir" -j "$(ncpu)"
 }
