@@ -18,7 +18,10 @@
 
 #include "common/log.h"
 #include "config/config.h"
+#include "health/engine.h"
+#include "policy/policy_set.h"
 #include "server/file_watcher.h"
+#include "server/publisher.h"
 #include "server/reloader.h"
 #include "server/server.h"
 #include "server/snapshot_store.h"
@@ -36,7 +39,7 @@ constexpr const char* kUsage =
     "       pharos --version\n";
 
 // Loads one zone and prints what named-checkzone would: warnings and errors as file:line: reason.
-bool check_zone(const std::string& origin, const std::string& file, bool quiet_ok) {
+std::shared_ptr<const zone::Zone> check_zone(const std::string& origin, const std::string& file, bool quiet_ok) {
   zone::Diagnostics diag;
   auto z = zone::load_zone_file(origin, file, diag);
   for (const auto& w : diag.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
@@ -44,13 +47,13 @@ bool check_zone(const std::string& origin, const std::string& file, bool quiet_o
     for (const auto& e : diag.errors) std::fprintf(stderr, "%s\n", e.c_str());
     if (diag.errors_dropped) std::fprintf(stderr, "(%zu more errors)\n", diag.errors_dropped);
     std::fprintf(stderr, "zone %s: not loaded due to errors\n", origin.c_str());
-    return false;
+    return nullptr;
   }
   if (!quiet_ok) {
     std::printf("zone %s: loaded serial %u, %zu records\n", (*z)->origin_text().c_str(), (*z)->serial(),
                 (*z)->record_count());
   }
-  return true;
+  return *z;
 }
 
 int cmd_checkzone(const std::string& origin, const std::string& file) {
@@ -67,9 +70,20 @@ int cmd_checkconf(const std::string& path) {
   }
   for (const auto& w : cfg->warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
   bool ok = true;
-  for (const auto& z : cfg->zones) ok = check_zone(z.origin, z.file, false) && ok;
+  std::vector<std::shared_ptr<const zone::Zone>> zones;
+  for (const auto& z : cfg->zones) {
+    auto loaded = check_zone(z.origin, z.file, false);
+    if (loaded) zones.push_back(std::move(loaded));
+    ok = loaded && ok;
+  }
   if (!ok) return 1;
-  std::printf("%s: OK (%zu zones)\n", path.c_str(), cfg->zones.size());
+  // Policy records must find their names in the zones.
+  zone::ZoneSet set(std::move(zones));
+  auto built = policy::PolicySet::build(*cfg, set, 1);
+  for (const auto& e : built.errors) std::fprintf(stderr, "%s\n", e.c_str());
+  if (!built.errors.empty()) return 1;
+  std::printf("%s: OK (%zu zones, %zu health checks, %zu policy records)\n", path.c_str(), cfg->zones.size(),
+              cfg->health_checks.size(), cfg->records.size());
   return 0;
 }
 
@@ -87,7 +101,12 @@ int cmd_run(const std::string& path) {
 
   asio::io_context control(1);
   server::SnapshotStore store;
-  server::Reloader reloader(path, store);
+  server::Publisher publisher(store);
+  // Health checks run on their own thread; every change of a check's state publishes a snapshot.
+  health::HealthEngine engine([&publisher](std::shared_ptr<const health::HealthView> v) {
+    publisher.publish_health(std::move(v));
+  });
+  server::Reloader reloader(path, publisher, &engine);
 
   // Signals first: from here on SIGHUP reloads instead of ending the process.
   asio::signal_set signals(control, SIGHUP, SIGINT, SIGTERM);
@@ -127,7 +146,17 @@ int cmd_run(const std::string& path) {
       reloader.check();
     });
   };
-  reloader.start(*cfg);
+  if (auto started = reloader.start(*cfg); !started) {
+    log->critical("{}", started.error().message);
+    return 1;
+  }
+  // Cold start: the first answers follow real health, not the all-down rule, as far as the
+  // first round of probes can tell within the longest timeout.
+  if (!cfg->health_checks.empty()) {
+    std::chrono::milliseconds limit{0};
+    for (const auto& c : cfg->health_checks) limit = std::max(limit, c.timeout);
+    engine.wait_initial_round(limit + std::chrono::milliseconds(100));
+  }
   // Arm the first watches before serving, so a change made once the server answers is seen.
   control.poll();
 

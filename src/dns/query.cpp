@@ -22,6 +22,24 @@ size_t skip_name(const uint8_t* p, size_t size, size_t pos) {
   return 0;
 }
 
+// RFC 7871 §6 and §7.1.1: FAMILY, SOURCE PREFIX-LENGTH, SCOPE PREFIX-LENGTH, ADDRESS.
+bool parse_client_subnet(const uint8_t* d, uint16_t len, Query& q) {
+  if (len < 4) return false;
+  uint16_t family = read_u16(d);
+  uint8_t source = d[2];
+  if (family != 1 && family != 2) return false;
+  unsigned max_bits = family == 1 ? 32 : 128;
+  if (source > max_bits || d[3] != 0) return false;
+  unsigned bytes = (source + 7u) / 8u;
+  if (len != 4u + bytes) return false;
+  if (bytes && (source % 8) && (d[4 + bytes - 1] & (0xFFu >> (source % 8)))) return false;
+  q.ecs_v6 = family == 2;
+  q.ecs_source = source;
+  std::memset(q.ecs_addr, 0, sizeof q.ecs_addr);
+  std::memcpy(q.ecs_addr, d + 4, bytes);
+  return true;
+}
+
 // Reads the OPT record's fields and options. `rr` points at the RR's owner.
 ParseStatus parse_opt(const uint8_t* p, size_t rdata, size_t rdlen, size_t rr, Query& q) {
   if (p[rr] != 0) return ParseStatus::FormErr;  // OPT owner must be the root
@@ -44,6 +62,7 @@ ParseStatus parse_opt(const uint8_t* p, size_t rdata, size_t rdlen, size_t rr, Q
       q.nsid = true;
     } else if (code == edns_option::CLIENT_SUBNET) {
       if (q.client_subnet) return ParseStatus::FormErr;  // RFC 7871 §7.1.1: at most one
+      if (!parse_client_subnet(p + pos, len, q)) return ParseStatus::FormErr;
       q.client_subnet = p + pos;
       q.client_subnet_len = len;
     }

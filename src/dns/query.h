@@ -41,8 +41,14 @@ struct Query {
   bool do_bit = false;
   uint16_t udp_payload = 0;  // as sent by the client (0 without EDNS)
   bool nsid = false;         // client asked for NSID (RFC 5001)
-  const uint8_t* client_subnet = nullptr;  // ECS option data (RFC 7871), validated later by its user
+  // EDNS Client Subnet (RFC 7871), validated: family 1 (IPv4) or 2 (IPv6), source prefix within
+  // the family, scope 0, exactly ceil(source/8) address bytes, no bits set past the prefix.
+  // Anything else makes the query FORMERR (§7.1.1).
+  const uint8_t* client_subnet = nullptr;  // the option's data as received, for the reply's echo
   uint16_t client_subnet_len = 0;
+  uint8_t ecs_source = 0;      // source prefix length
+  bool ecs_v6 = false;
+  uint8_t ecs_addr[16] = {};   // the address, zero-padded
 };
 
 // Parses `packet`. On any status other than Drop, `q` holds at least the header fields, and the

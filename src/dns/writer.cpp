@@ -207,7 +207,7 @@ void MessageWriter::rollback(const Mark& m) {
 }
 
 void MessageWriter::put_opt(uint16_t payload, uint8_t ext_rcode, bool do_bit, const uint8_t* nsid,
-                            uint16_t nsid_len) {
+                            uint16_t nsid_len, const uint8_t* ecs, uint16_t ecs_len, uint8_t ecs_scope) {
   uint8_t* p = buf_ + pos_;
   p[0] = 0;  // root owner
   write_u16(p + 1, type::OPT);
@@ -216,7 +216,7 @@ void MessageWriter::put_opt(uint16_t payload, uint8_t ext_rcode, bool do_bit, co
   p[6] = 0;  // version 0
   p[7] = do_bit ? 0x80 : 0;
   p[8] = 0;
-  uint16_t rdlen = nsid ? static_cast<uint16_t>(4 + nsid_len) : 0;
+  uint16_t rdlen = static_cast<uint16_t>((nsid ? 4u + nsid_len : 0u) + (ecs ? 4u + ecs_len : 0u));
   write_u16(p + 9, rdlen);
   pos_ += kOptRecordSize;
   if (nsid) {
@@ -224,6 +224,13 @@ void MessageWriter::put_opt(uint16_t payload, uint8_t ext_rcode, bool do_bit, co
     write_u16(buf_ + pos_ + 2, nsid_len);
     std::memcpy(buf_ + pos_ + 4, nsid, nsid_len);
     pos_ += 4u + nsid_len;
+  }
+  if (ecs) {
+    write_u16(buf_ + pos_, edns_option::CLIENT_SUBNET);
+    write_u16(buf_ + pos_ + 2, ecs_len);
+    std::memcpy(buf_ + pos_ + 4, ecs, ecs_len);
+    buf_[pos_ + 4 + 3] = ecs_scope;
+    pos_ += 4u + ecs_len;
   }
   ++counts_[2];
 }

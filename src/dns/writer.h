@@ -65,8 +65,10 @@ class MessageWriter {
   void rollback(const Mark& m);
 
   // Appends the OPT record (always fits: its space was reserved). `ext_rcode` is the upper 8
-  // bits of a 12-bit rcode; `nsid` may be null.
-  void put_opt(uint16_t payload, uint8_t ext_rcode, bool do_bit, const uint8_t* nsid, uint16_t nsid_len);
+  // bits of a 12-bit rcode; `nsid` may be null. `ecs` (may be null) is a query's Client Subnet
+  // option data, echoed with its scope prefix length set to `ecs_scope` (RFC 7871 §7.2.1).
+  void put_opt(uint16_t payload, uint8_t ext_rcode, bool do_bit, const uint8_t* nsid, uint16_t nsid_len,
+               const uint8_t* ecs = nullptr, uint16_t ecs_len = 0, uint8_t ecs_scope = 0);
 
   // Writes the header and returns the message length.
   size_t finish();

@@ -39,8 +39,10 @@ CidrTable::Match CidrTable::lookup(bool v6, const uint8_t* addr, unsigned bits) 
     }
     uint32_t next = node.child[bit_at(addr, depth)];
     if (next == kNone) {
-      // Every address sharing these depth+1 bits walks the same path and stops here too.
-      m.scope = static_cast<uint8_t>(depth + 1);
+      // A leaf: every address sharing these `depth` bits ends here too. Otherwise the next bit
+      // decided that we did not go down the other branch, so it counts as well.
+      const bool leaf = node.child[0] == kNone && node.child[1] == kNone;
+      m.scope = static_cast<uint8_t>(leaf ? depth : depth + 1);
       return m;
     }
     n = next;

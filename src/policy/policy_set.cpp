@@ -98,7 +98,8 @@ PolicySet::Built PolicySet::build(const config::Config& cfg, const zone::ZoneSet
         other = other || (s.type != dns::type::CNAME && s.type != dns::type::RRSIG && s.type != dns::type::NSEC);
       }
       if (other) {
-        error(i, r.name + " has other data in zone " + z->origin_text() + ", so it cannot answer a CNAME");
+        error(i, r.name + " has other data in zone " + z->origin_text() +
+                     ", so it cannot answer a CNAME (a CNAME placeholder is fine)");
         continue;
       }
     }

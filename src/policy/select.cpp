@@ -160,7 +160,8 @@ bool apply(Ctx& c, const Record& r, unsigned depth) {
       if (c.client.known) {
         CidrTable::Match m = r.cidr.lookup(c.client.v6, c.client.addr, c.client.bits);
         g = m.value;
-        if (depth == 0 && c.client.ecs) c.out.scope = m.scope;
+        // Nested or not, the answer now depends on this many bits of the client's address.
+        if (c.client.ecs && m.scope > c.out.scope) c.out.scope = m.scope;
       }
       // The matched group, then the default group.
       for (uint32_t group : {g, r.default_group}) {

@@ -23,13 +23,28 @@ Encoded encode(const dns::Query& q, const AnswerPlan& plan, const Options& o, Tr
   const size_t nsid_size = std::min<size_t>(o.nsid.size(), 512);
   const bool nsid = opt && q.nsid && nsid_size != 0 && question_end + dns::kOptRecordSize + 4u + nsid_size <= limit;
   const uint16_t nsid_len = nsid ? static_cast<uint16_t>(nsid_size) : 0;
-  const size_t reserve = opt ? dns::kOptRecordSize + (nsid ? 4u + nsid_len : 0u) : 0u;
+  // RFC 7871 §7.2.1: a query with Client Subnet gets it back, with the answer's scope.
+  const bool ecs = opt && q.client_subnet;
+  const size_t reserve =
+      opt ? dns::kOptRecordSize + (nsid ? 4u + nsid_len : 0u) + (ecs ? 4u + q.client_subnet_len : 0u) : 0u;
   w.begin(buf, limit, reserve, q);
 
   bool truncated = false;
   for (size_t i = 0; i < plan.size && !truncated; ++i) {
     const PlanEntry& e = plan.entries[i];
     const dns::MessageWriter::Mark m = w.mark();
+    if (e.chosen) {
+      // A policy record's choice: values scattered in the policy set, each [length][rdata].
+      for (unsigned k = 0; k < e.chosen->count; ++k) {
+        const uint8_t* v = e.chosen->values[k];
+        if (!w.put_rr(e.section, e.owner, e.policy->type, dns::rclass::IN, e.ttl, v + 2, dns::read_u16(v))) {
+          w.rollback(m);
+          if (e.required) truncated = true;
+          break;
+        }
+      }
+      continue;
+    }
     const uint8_t* p = e.zone ? e.zone->rdata(*e.rrset) : plan.synthetic_rdata;
     const uint16_t rrclass = e.zone ? dns::rclass::IN : q.qclass;
     for (unsigned k = 0; k < e.rrset->count; ++k) {
@@ -51,7 +66,8 @@ Encoded encode(const dns::Query& q, const AnswerPlan& plan, const Options& o, Tr
   w.set_flags(flags);
   if (opt) {
     w.put_opt(o.udp_payload_max, static_cast<uint8_t>(plan.rcode >> 4), q.do_bit,
-              nsid ? reinterpret_cast<const uint8_t*>(o.nsid.data()) : nullptr, nsid_len);
+              nsid ? reinterpret_cast<const uint8_t*>(o.nsid.data()) : nullptr, nsid_len,
+              ecs ? q.client_subnet : nullptr, ecs ? q.client_subnet_len : 0, plan.ecs_scope);
   }
   return Encoded{w.finish(), truncated};
 }

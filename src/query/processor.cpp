@@ -1,5 +1,10 @@
 #include "query/processor.h"
 
+#include <netinet/in.h>
+
+#include <cstring>
+#include <random>
+
 #include "query/encoder.h"
 
 namespace pharos::query {
@@ -23,10 +28,43 @@ size_t type_slot(uint16_t t) {
   return kTypeSlots - 1;
 }
 
+// Who asked, for cidr policy records: the Client Subnet option if there is one (RFC 7871), else
+// the address the query came from (an IPv4-mapped IPv6 address counts as IPv4).
+void client_of(const dns::Query& q, const sockaddr* peer, policy::Client& c) {
+  if (q.client_subnet) {
+    c.known = true;
+    c.ecs = true;
+    c.v6 = q.ecs_v6;
+    c.bits = q.ecs_source;
+    std::memcpy(c.addr, q.ecs_addr, 16);
+    return;
+  }
+  if (!peer) return;
+  if (peer->sa_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(peer);
+    c.known = true;
+    c.bits = 32;
+    std::memcpy(c.addr, &a->sin_addr, 4);
+  } else if (peer->sa_family == AF_INET6) {
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(peer);
+    c.known = true;
+    if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
+      c.bits = 32;
+      std::memcpy(c.addr, a->sin6_addr.s6_addr + 12, 4);
+    } else {
+      c.v6 = true;
+      c.bits = 128;
+      std::memcpy(c.addr, a->sin6_addr.s6_addr, 16);
+    }
+  }
+}
+
 }  // namespace
 
+QueryProcessor::QueryProcessor() : rng_((uint64_t{std::random_device{}()} << 32) | std::random_device{}()) {}
+
 size_t QueryProcessor::process(const Snapshot& s, const uint8_t* packet, size_t size, uint8_t* reply, size_t cap,
-                               Transport t) {
+                               Transport t, const sockaddr* peer) {
   dns::ParseStatus status = dns::parse_query(packet, size, query_);
   if (status == dns::ParseStatus::Drop) {
     counters_.dropped.inc();
@@ -36,7 +74,13 @@ size_t QueryProcessor::process(const Snapshot& s, const uint8_t* packet, size_t 
   switch (status) {
     case dns::ParseStatus::Ok:
       counters_.types[type_slot(query_.qtype)].inc();
-      resolve(s, query_, t, plan_);
+      if (s.policies && !s.policies->empty()) {
+        policy::Client client;
+        client_of(query_, peer, client);
+        resolve(s, query_, t, client, rng_, plan_);
+      } else {
+        resolve(s, query_, t, policy::Client{}, rng_, plan_);
+      }
       break;
     case dns::ParseStatus::FormErr:
       counters_.malformed.inc();

@@ -3,8 +3,12 @@
 // worker calls it for every packet without allocating or locking.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <cstddef>
 #include <cstdint>
+
+#include "common/rng.h"
 
 #include "dns/query.h"
 #include "dns/writer.h"
@@ -32,17 +36,23 @@ struct QueryCounters {
 
 class QueryProcessor {
  public:
+  QueryProcessor();  // seeds its random source from the system's
+
   // Returns the reply length, or 0 when the packet gets no reply. `reply` holds `cap` bytes and
-  // must not overlap `packet`.
-  size_t process(const Snapshot& s, const uint8_t* packet, size_t size, uint8_t* reply, size_t cap, Transport t);
+  // must not overlap `packet`. `peer` is the client's address (null: unknown), which cidr policy
+  // records use when the query carries no Client Subnet option.
+  size_t process(const Snapshot& s, const uint8_t* packet, size_t size, uint8_t* reply, size_t cap, Transport t,
+                 const sockaddr* peer = nullptr);
 
   const QueryCounters& counters() const { return counters_; }
+  Rng& rng() { return rng_; }  // tests reseed it to replay random choices
 
  private:
   dns::Query query_;
   AnswerPlan plan_;
   dns::MessageWriter writer_;
   QueryCounters counters_;
+  Rng rng_;
 };
 
 }  // namespace pharos::query

@@ -47,15 +47,44 @@ void add_referral(const Zone& z, const Node& cut, AnswerPlan& plan) {
   add_target_addresses(z, *ns, &cut, plan);
 }
 
-// True if the plan already has `r` at `owner` (lowercase wire, `len` bytes). A wildcard's CNAME
-// is one RRset that recurs under every name it is synthesised for, so a loop is the same RRset
-// at the same owner (RFC 1034 §3.6.2, RFC 4592 §3.3.1), not merely the same RRset.
-bool has_rrset_at(const AnswerPlan& plan, const RRset* r, const uint8_t* owner, size_t len) {
+// True if the plan already has `r` (or policy record `p`) at `owner` (lowercase wire, `len`
+// bytes). A wildcard's CNAME is one RRset that recurs under every name it is synthesised for, so
+// a loop is the same RRset at the same owner (RFC 1034 §3.6.2, RFC 4592 §3.3.1), not merely the
+// same RRset.
+bool has_entry_at(const AnswerPlan& plan, const RRset* r, const policy::Record* p, const uint8_t* owner, size_t len) {
   for (size_t i = 0; i < plan.size; ++i) {
     const PlanEntry& e = plan.entries[i];
-    if (e.rrset == r && dns::name_length(e.owner) == len && std::memcmp(e.owner, owner, len) == 0) return true;
+    if (e.rrset == r && e.policy == p && dns::name_length(e.owner) == len && std::memcmp(e.owner, owner, len) == 0)
+      return true;
   }
   return false;
+}
+
+// What a query needs to choose a policy record's answer.
+struct Chooser {
+  const policy::PolicySet* set;  // null: the snapshot has no policy records
+  const health::HealthView* view;
+  const policy::Client& client;
+  Rng& rng;
+
+  const policy::Record* find(const Zone& z, const Node& n, uint16_t type) const {
+    return set ? set->find(&z, z.index_of(n), type) : nullptr;
+  }
+  // The record's choice for this query, kept in the plan; null when the plan has no room left.
+  const policy::Selection* choose(const policy::Record& r, AnswerPlan& plan) const {
+    if (plan.selections == AnswerPlan::kMaxSelections) return nullptr;
+    policy::Selection& sel = plan.selection[plan.selections++];
+    policy::select(*set, r, view, client, rng, sel);
+    if (r.type == type::CNAME && sel.count > 1) sel.count = 1;  // a name has one canonical name
+    if (sel.scope > plan.ecs_scope) plan.ecs_scope = sel.scope;
+    return &sel;
+  }
+};
+
+using Outcome = policy::Selection::Outcome;
+
+void fail(AnswerPlan& plan) {
+  plan.reset(rcode::SERVFAIL);
 }
 
 void add_negative(const Zone& z, AnswerPlan& plan) {
@@ -64,9 +93,17 @@ void add_negative(const Zone& z, AnswerPlan& plan) {
 
 // RFC 8482: a minimal answer to ANY is one RRset of the name, as NSD and Knot give. Over TCP,
 // where size is no amplification risk, the whole node may be given instead (option).
-void add_any(const Zone& z, const Node& n, const uint8_t* owner, bool full, AnswerPlan& plan) {
+// A policy record stands in for the static RRset of its type (a placeholder in the zone file), and
+// is skipped when it has nothing to say.
+void add_any(const Zone& z, const Node& n, const uint8_t* owner, bool full, const Chooser& ch, AnswerPlan& plan) {
   for (const RRset& r : z.rrsets(n)) {
-    plan.add(&z, owner, &r, r.ttl, Section::Answer, true);
+    if (const policy::Record* p = ch.find(z, n, r.type)) {
+      const policy::Selection* sel = ch.choose(*p, plan);
+      if (!sel || sel->outcome != Outcome::Answer) continue;
+      plan.add_chosen(&z, owner, p, sel, Section::Answer);
+    } else {
+      plan.add(&z, owner, &r, r.ttl, Section::Answer, true);
+    }
     if (!full) return;
   }
 }
@@ -100,7 +137,8 @@ void resolve_chaos(const Options& o, const dns::Query& q, AnswerPlan& plan) {
 
 }  // namespace
 
-void resolve(const Snapshot& s, const dns::Query& q, Transport transport, AnswerPlan& plan) {
+void resolve(const Snapshot& s, const dns::Query& q, Transport transport, const policy::Client& client, Rng& rng,
+             AnswerPlan& plan) {
   plan.reset(rcode::NOERROR);
   if (q.qclass != dns::rclass::IN) {
     if (q.qclass == dns::rclass::CH) return resolve_chaos(s.options, q, plan);
@@ -135,6 +173,10 @@ void resolve(const Snapshot& s, const dns::Query& q, Transport transport, Answer
   }
   plan.aa = true;
   uint8_t chain_offsets[dns::kMaxLabels + 1];
+  const policy::PolicySet* policies = s.policies && !s.policies->empty() ? s.policies.get() : nullptr;
+  const health::HealthView* view =
+      policies && s.health && s.health->registry == policies->registry() ? s.health.get() : nullptr;
+  const Chooser ch{policies, view, client, rng};
 
   for (unsigned hop = 0;; ++hop) {
     Zone::Lookup found = z->lookup(c.name, c.len, c.labels, c.offsets, c.hash, ds);
@@ -156,7 +198,18 @@ void resolve(const Snapshot& s, const dns::Query& q, Transport transport, Answer
     const Node& node = *found.node;
     if (q.qtype == type::ANY) {
       if (node.rrset_count == 0) return add_negative(*z, plan);
-      add_any(*z, node, c.name, transport == Transport::Tcp && s.options.any_full_over_tcp, plan);
+      const size_t before = plan.size;
+      add_any(*z, node, c.name, transport == Transport::Tcp && s.options.any_full_over_tcp, ch, plan);
+      if (plan.size == before) add_negative(*z, plan);
+      return;
+    }
+    // A policy record of the type asked for answers instead of the zone's data.
+    if (const policy::Record* p = ch.find(*z, node, q.qtype)) {
+      const policy::Selection* sel = ch.choose(*p, plan);
+      if (!sel) return;
+      if (sel->outcome == Outcome::ServFail) return fail(plan);
+      if (sel->outcome == Outcome::NoData) return add_negative(*z, plan);
+      plan.add_chosen(z, c.name, p, sel, Section::Answer);
       return;
     }
     if (const RRset* r = z->rrset(node, q.qtype)) {
@@ -164,14 +217,25 @@ void resolve(const Snapshot& s, const dns::Query& q, Transport transport, Answer
       add_target_addresses(*z, *r, nullptr, plan);
       return;
     }
-    const RRset* cname = z->rrset(node, type::CNAME);
-    if (!cname) return add_negative(*z, plan);  // NODATA, also for empty non-terminals
-
-    // Chase the CNAME inside the zones we serve, stopping on a loop or a too long chain.
-    if (has_rrset_at(plan, cname, c.name, c.len)) return;
-    plan.add(z, c.name, cname, cname->ttl, Section::Answer, true);
+    const uint8_t* target;
+    if (const policy::Record* p = ch.find(*z, node, type::CNAME)) {
+      // Chase the canonical name the policy chose.
+      if (has_entry_at(plan, nullptr, p, c.name, c.len)) return;
+      const policy::Selection* sel = ch.choose(*p, plan);
+      if (!sel) return;
+      if (sel->outcome == Outcome::ServFail) return fail(plan);
+      if (sel->outcome == Outcome::NoData) return add_negative(*z, plan);
+      plan.add_chosen(z, c.name, p, sel, Section::Answer);
+      target = sel->values[0] + 2;
+    } else {
+      const RRset* cname = z->rrset(node, type::CNAME);
+      if (!cname) return add_negative(*z, plan);  // NODATA, also for empty non-terminals
+      // Chase the CNAME inside the zones we serve, stopping on a loop or a too long chain.
+      if (has_entry_at(plan, cname, nullptr, c.name, c.len)) return;
+      plan.add(z, c.name, cname, cname->ttl, Section::Answer, true);
+      target = z->rdata(*cname) + 2;
+    }
     if (hop + 1 >= kMaxCnameChain) return;
-    const uint8_t* target = z->rdata(*cname) + 2;
     c.name = target;
     c.labels = dns::index_labels(target, chain_offsets);
     c.offsets = chain_offsets;

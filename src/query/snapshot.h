@@ -1,12 +1,14 @@
-// Everything a query needs, immutable and published as a whole: the zones and the options that
-// shape answers. Workers hold a shared_ptr to the current one; a reload or (later) a health
-// change publishes a new one beside it.
+// Everything a query needs, immutable and published as a whole: the zones, the options that
+// shape answers, the policy records and the health view they are chosen with. Workers hold a
+// shared_ptr to the current one; a reload or a health change publishes a new one beside it.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
 
+#include "health/health_view.h"
+#include "policy/policy_set.h"
 #include "zone/zone_set.h"
 
 namespace pharos::query {
@@ -21,6 +23,10 @@ struct Options {
 struct Snapshot {
   std::shared_ptr<const zone::ZoneSet> zones;
   Options options;
+  // Policy records over `zones` (null: none), and the health view they are chosen with (null:
+  // nothing probed yet). The view is of the same registry generation as the policies.
+  std::shared_ptr<const policy::PolicySet> policies;
+  std::shared_ptr<const health::HealthView> health;
   uint64_t generation = 0;  // increases with every publish
 };
 

@@ -161,10 +161,11 @@ std::vector<std::string> ZoneCatalog::files() const {
   return out;
 }
 
-Result<std::shared_ptr<query::Snapshot>> make_snapshot(const config::Config& cfg,
-                                                       std::shared_ptr<const zone::ZoneSet> zones) {
+std::shared_ptr<query::Snapshot> make_snapshot(const config::Config& cfg, std::shared_ptr<const zone::ZoneSet> zones,
+                                               std::shared_ptr<const policy::PolicySet> policies) {
   auto s = std::make_shared<query::Snapshot>();
   s->zones = std::move(zones);
+  s->policies = std::move(policies);
   s->options.udp_payload_max = cfg.server.udp_payload_max;
   s->options.any_full_over_tcp = cfg.server.any_full_over_tcp;
   s->options.nsid = cfg.server.identity;
@@ -172,7 +173,8 @@ Result<std::shared_ptr<query::Snapshot>> make_snapshot(const config::Config& cfg
   return s;
 }
 
-Reloader::Reloader(std::string config_path, SnapshotStore& store) : path_(std::move(config_path)), store_(store) {}
+Reloader::Reloader(std::string config_path, Publisher& publisher, health::HealthEngine* engine)
+    : path_(std::move(config_path)), publisher_(publisher), engine_(engine) {}
 
 Reloader::~Reloader() {
   {
@@ -183,12 +185,19 @@ Reloader::~Reloader() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Reloader::start(const config::Config& cfg) {
+Result<void> Reloader::start(const config::Config& cfg) {
   config_ = cfg;
   config_stamp_ = stamp_file(path_);
   catalog_.update(config_.zones);
-  publish_and_notify();
+  policy::PolicySet::Built built = build_policies();
+  if (!built.errors.empty()) {
+    std::string text;
+    for (const std::string& e : built.errors) text += (text.empty() ? "" : "\n") + e;
+    return Error{text};
+  }
+  publish_and_notify(std::move(built.set));
   thread_ = std::thread([this] { loop(); });
+  return {};
 }
 
 void Reloader::check() {
@@ -243,6 +252,7 @@ void Reloader::reload(const std::string& reason) {
   bool failed = false;
   config_stamp_ = stamp_file(path_);
   auto next = config::load_config(path_);
+  config::Config previous = config_;
   if (next) {
     const config::ServerConfig& a = config_.server;
     const config::ServerConfig& b = next->server;
@@ -264,7 +274,23 @@ void Reloader::reload(const std::string& reason) {
   }
   ZoneCatalog::Report r = catalog_.update(config_.zones);
   if (r.failed) failed = true;
-  publish_and_notify();
+  policy::PolicySet::Built built = build_policies();
+  if (!built.errors.empty() && next) {
+    // The new config's records do not fit: keep the running config (and its zone list).
+    for (const std::string& e : built.errors) log->error("{}", e);
+    log->error("config {}: reload failed, keeping the running config", path_);
+    failed = true;
+    config_ = std::move(previous);
+    log::setup(config_.log.level);
+    catalog_.update(config_.zones);
+    built = build_policies();
+  }
+  if (!built.errors.empty()) {
+    // A zone changed under a record of the running config: that record is not served.
+    for (const std::string& e : built.errors) log->error("{} (not served until fixed)", e);
+    failed = true;
+  }
+  publish_and_notify(std::move(built.set));
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
   log->info("reload: done reason=\"{}\" zones={} loaded={} unchanged={} failed={} removed={} time_ms={}", reason,
             config_.zones.size(), r.loaded, r.unchanged, r.failed, r.removed, ms);
@@ -273,9 +299,17 @@ void Reloader::reload(const std::string& reason) {
   if (failed) ++failed_;
 }
 
-void Reloader::publish_and_notify() {
-  auto snap = make_snapshot(config_, catalog_.zone_set());
-  store_.publish(std::move(*snap));
+policy::PolicySet::Built Reloader::build_policies() {
+  auto zones = catalog_.zone_set();
+  return policy::PolicySet::build(config_, *zones, registry_ + 1);
+}
+
+void Reloader::publish_and_notify(std::shared_ptr<const policy::PolicySet> policies) {
+  // The engine learns the new ids first; its first view for them is held by the publisher until
+  // the records that use them are published just below.
+  ++registry_;
+  if (engine_) engine_->configure(registry_, config_.health_checks, policies->member_keys());
+  publisher_.publish_config(make_snapshot(config_, catalog_.zone_set(), std::move(policies)));
   if (on_reloaded) {
     std::vector<std::string> files = catalog_.files();
     files.push_back(path_);

@@ -14,7 +14,11 @@
 #include <thread>
 #include <vector>
 
+#include "common/result.h"
 #include "config/config.h"
+#include "health/engine.h"
+#include "policy/policy_set.h"
+#include "server/publisher.h"
 #include "server/snapshot_store.h"
 #include "zone/zone.h"
 #include "zone/zone_set.h"
@@ -75,17 +79,20 @@ class ZoneCatalog {
   std::map<std::string, Entry> entries_;  // by origin
 };
 
-Result<std::shared_ptr<query::Snapshot>> make_snapshot(const config::Config& cfg,
-                                                       std::shared_ptr<const zone::ZoneSet> zones);
+std::shared_ptr<query::Snapshot> make_snapshot(const config::Config& cfg, std::shared_ptr<const zone::ZoneSet> zones,
+                                               std::shared_ptr<const policy::PolicySet> policies);
 
 class Reloader {
  public:
-  Reloader(std::string config_path, SnapshotStore& store);
+  // `engine` (may be null: no health checks, as in tests of reloading alone) is configured with
+  // the checks and policy members of every config generation.
+  Reloader(std::string config_path, Publisher& publisher, health::HealthEngine* engine);
   ~Reloader();
 
-  // Start-up: loads the zones of `cfg` synchronously, publishes the first snapshot, and starts
-  // the loader thread for later reloads.
-  void start(const config::Config& cfg);
+  // Start-up: loads the zones of `cfg` synchronously, compiles its policy records, configures the
+  // health engine, publishes the first snapshot, and starts the loader thread for later reloads.
+  // Fails when a policy record cannot be served (file:line: reason for each).
+  Result<void> start(const config::Config& cfg);
   // Asks for a reload (coalesced with one already waiting). Thread-safe.
   void request(const std::string& reason);
   // Asks the loader thread to compare the config and zone files with the versions it read, and
@@ -101,10 +108,15 @@ class Reloader {
  private:
   void loop();
   void reload(const std::string& reason);
-  void publish_and_notify();
+  // Compiles the running config's policy records against the catalog's zones; the errors, one
+  // "file:line: record ID: reason" each (those records are left out of the set).
+  policy::PolicySet::Built build_policies();
+  void publish_and_notify(std::shared_ptr<const policy::PolicySet> policies);
 
   std::string path_;
-  SnapshotStore& store_;
+  Publisher& publisher_;
+  health::HealthEngine* engine_;
+  uint64_t registry_ = 0;  // the last config generation given to the engine
   config::Config config_;  // the running config (loader thread after start)
   ZoneCatalog catalog_;
   mutable std::mutex mutex_;

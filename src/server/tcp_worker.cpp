@@ -44,8 +44,8 @@ struct TcpWorker::Impl {
   asio::awaitable<void> serve(tcp::socket& sock, Clock::time_point& deadline);
   asio::awaitable<void> watchdog(Clock::time_point& deadline);
   asio::awaitable<void> idle_tick();
-  bool answer_frames(std::vector<uint8_t>& in, size_t& have, std::vector<uint8_t>& out, Clock::time_point& deadline,
-                     bool& bad);
+  bool answer_frames(const sockaddr* peer, std::vector<uint8_t>& in, size_t& have, std::vector<uint8_t>& out,
+                     Clock::time_point& deadline, bool& bad);
 };
 
 asio::awaitable<void> TcpWorker::Impl::accept_loop(tcp::acceptor& acceptor) {
@@ -97,7 +97,8 @@ asio::awaitable<void> TcpWorker::Impl::watchdog(Clock::time_point& deadline) {
 
 // Answers the complete frames at the front of `in` into `out`, until `out` holds kFlushAt bytes.
 // Returns true if complete frames are left (so the caller should write, then call again).
-bool TcpWorker::Impl::answer_frames(std::vector<uint8_t>& in, size_t& have, std::vector<uint8_t>& out,
+bool TcpWorker::Impl::answer_frames(const sockaddr* peer, std::vector<uint8_t>& in, size_t& have,
+                                    std::vector<uint8_t>& out,
                                     Clock::time_point& deadline, bool& bad) {
   const query::Snapshot& snap = snapshot.get();
   size_t pos = 0;
@@ -114,7 +115,7 @@ bool TcpWorker::Impl::answer_frames(std::vector<uint8_t>& in, size_t& have, std:
       break;
     }
     size_t r = processor.process(snap, in.data() + pos + 2, len, scratch.data() + 2, dns::kMaxMessage,
-                                 query::Transport::Tcp);
+                                 query::Transport::Tcp, peer);
     if (r > 0) {
       dns::write_u16(scratch.data(), static_cast<uint16_t>(r));
       out.insert(out.end(), scratch.begin(), scratch.begin() + 2 + static_cast<long>(r));
@@ -138,6 +139,9 @@ asio::awaitable<void> TcpWorker::Impl::serve(tcp::socket& sock, Clock::time_poin
   std::vector<uint8_t> in(1024);
   std::vector<uint8_t> out;
   size_t have = 0;
+  boost::system::error_code peer_ec;
+  const tcp::endpoint peer = sock.remote_endpoint(peer_ec);  // for cidr policy records
+  const sockaddr* peer_addr = peer_ec ? nullptr : peer.data();
   for (;;) {
     auto [ec, n] = co_await sock.async_read_some(asio::buffer(in.data() + have, in.size() - have), kUse);
     if (ec) co_return;  // closed by the peer, reset, or cancelled by the watchdog
@@ -145,7 +149,7 @@ asio::awaitable<void> TcpWorker::Impl::serve(tcp::socket& sock, Clock::time_poin
     ++reads_since_tick;
     bool bad = false;
     for (;;) {
-      bool more = answer_frames(in, have, out, deadline, bad);
+      bool more = answer_frames(peer_addr, in, have, out, deadline, bad);
       if (!out.empty()) {
         auto [wec, written] = co_await asio::async_write(sock, asio::buffer(out), kUse);
         (void)written;

@@ -138,7 +138,7 @@ void UdpWorker::answer(unsigned n) {
       continue;
     }
     size_t len = processor_->process(snap, b.in_buf[i], b.in[i].msg_len, b.out_buf[replies], dns::kMaxMessage,
-                                     query::Transport::Udp);
+                                     query::Transport::Udp, reinterpret_cast<const sockaddr*>(&b.peers[i]));
     if (len == 0) continue;
     mmsghdr& o = b.out[replies];
     b.out_iov[replies] = iovec{b.out_buf[replies], len};

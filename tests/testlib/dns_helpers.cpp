@@ -1,5 +1,7 @@
 #include "testlib/dns_helpers.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -17,7 +19,12 @@ std::vector<uint8_t> make_query(const std::string& name, uint16_t type, const Qu
   if (o.edns) {
     ldns_pkt_set_edns_udp_size(q, o.payload);
     ldns_pkt_set_edns_do(q, o.do_bit);
-    ldns_pkt_set_edns_data(q, ldns_rdf_new_frm_data(LDNS_RDF_TYPE_UNKNOWN, 0, ""));
+    std::vector<uint8_t> opts;
+    if (!o.ecs.empty()) {
+      opts = {0, 8, static_cast<uint8_t>(o.ecs.size() >> 8), static_cast<uint8_t>(o.ecs.size())};
+      opts.insert(opts.end(), o.ecs.begin(), o.ecs.end());
+    }
+    ldns_pkt_set_edns_data(q, ldns_rdf_new_frm_data(LDNS_RDF_TYPE_UNKNOWN, opts.size(), opts.data()));
   }
   uint8_t* wire = nullptr;
   size_t size = 0;
@@ -64,6 +71,34 @@ std::string to_text(const ldns_pkt* p) {
   char* s = ldns_pkt2str(p);
   std::string out(s);
   free(s);
+  return out;
+}
+
+}  // namespace pharos::test
+
+namespace pharos::test {
+
+std::vector<uint8_t> edns_option(const ldns_pkt* p, uint16_t code) {
+  ldns_rdf* d = ldns_pkt_edns_data(p);
+  if (!d) return {};
+  const uint8_t* b = ldns_rdf_data(d);
+  size_t n = ldns_rdf_size(d);
+  for (size_t pos = 0; pos + 4 <= n;) {
+    uint16_t c = static_cast<uint16_t>(b[pos] << 8 | b[pos + 1]);
+    uint16_t len = static_cast<uint16_t>(b[pos + 2] << 8 | b[pos + 3]);
+    if (pos + 4 + len > n) break;
+    if (c == code) return std::vector<uint8_t>(b + pos + 4, b + pos + 4 + len);
+    pos += 4u + len;
+  }
+  return {};
+}
+
+std::vector<uint8_t> ecs_option(const std::string& addr, uint8_t source) {
+  uint8_t a[16] = {};
+  bool v6 = addr.find(':') != std::string::npos;
+  if (inet_pton(v6 ? AF_INET6 : AF_INET, addr.c_str(), a) != 1) throw std::runtime_error("bad address " + addr);
+  std::vector<uint8_t> out{0, static_cast<uint8_t>(v6 ? 2 : 1), source, 0};
+  out.insert(out.end(), a, a + (source + 7) / 8);
   return out;
 }
 

@@ -42,6 +42,44 @@ TEST_CASE("query: EDNS fields, DO, NSID and client subnet are read", "[dns]") {
   CHECK(q.nsid);
   REQUIRE(q.client_subnet);
   CHECK(q.client_subnet_len == 7);
+  CHECK_FALSE(q.ecs_v6);
+  CHECK(q.ecs_source == 24);
+  CHECK(q.ecs_addr[0] == 1);
+  CHECK(q.ecs_addr[2] == 3);
+  CHECK(q.ecs_addr[3] == 0);
+}
+
+TEST_CASE("query: a malformed client subnet option is FORMERR (RFC 7871 7.1.1)", "[dns]") {
+  // Each row: the ECS option data; whether it is accepted.
+  struct Row {
+    const char* what;
+    std::vector<uint8_t> data;
+    bool ok;
+  };
+  const Row rows[] = {
+      {"IPv4 /24", {0, 1, 24, 0, 10, 1, 2}, true},
+      {"IPv4 /0, no address", {0, 1, 0, 0}, true},
+      {"IPv4 /20, low bits clear", {0, 1, 20, 0, 10, 1, 0xF0}, true},
+      {"IPv6 /56", {0, 2, 56, 0, 0x20, 0x01, 0x0d, 0xb8, 0, 1, 2}, true},
+      {"too short", {0, 1, 24}, false},
+      {"unknown family", {0, 3, 24, 0, 10, 1, 2}, false},
+      {"family 0", {0, 0, 0, 0}, false},
+      {"IPv4 source above 32", {0, 1, 33, 0, 1, 2, 3, 4, 5}, false},
+      {"scope set in a query", {0, 1, 24, 16, 10, 1, 2}, false},
+      {"more address bytes than the prefix", {0, 1, 16, 0, 10, 1, 2}, false},
+      {"fewer address bytes than the prefix", {0, 1, 24, 0, 10, 1}, false},
+      {"bits set past the prefix", {0, 1, 20, 0, 10, 1, 0xF8}, false},
+  };
+  for (const Row& r : rows) {
+    INFO(r.what);
+    auto p = test::make_query("example.com", 1, {.payload = 1232});
+    std::vector<uint8_t> opt{0, 8, 0, static_cast<uint8_t>(r.data.size())};
+    opt.insert(opt.end(), r.data.begin(), r.data.end());
+    p.insert(p.end(), opt.begin(), opt.end());
+    p[p.size() - opt.size() - 1] = static_cast<uint8_t>(opt.size());
+    dns::Query q;
+    CHECK((parse(p, q) == ParseStatus::Ok) == r.ok);
+  }
 }
 
 TEST_CASE("query: malformed packets map to drop or FORMERR", "[dns]") {
