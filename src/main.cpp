@@ -73,8 +73,8 @@ int cmd_checkconf(const std::string& path) {
   std::vector<std::shared_ptr<const zone::Zone>> zones;
   for (const auto& z : cfg->zones) {
     auto loaded = check_zone(z.origin, z.file, false);
-    if (loaded) zones.push_back(std::move(loaded));
     ok = loaded && ok;
+    if (loaded) zones.push_back(std::move(loaded));
   }
   if (!ok) return 1;
   // Policy records must find their names in the zones.

@@ -13,15 +13,19 @@ namespace pharos::policy {
 namespace {
 
 // Parses `text` as rdata of `type` the way a zone file line would be, names relative to
-// `origin`; appends [length][rdata] to `values` and returns its offset, or kNone.
-uint32_t add_value(std::vector<uint8_t>& values, uint16_t type, const std::string& text, const std::string& origin,
-                   std::string& why) {
+// `origin`; appends [length][rdata] to `values` and returns its offset, or kNone. Equal values
+// are stored once (`interned`), so that selection compares values by pointer.
+uint32_t add_value(std::vector<uint8_t>& values, std::map<std::string, uint32_t>& interned, uint16_t type,
+                   const std::string& text, const std::string& origin, std::string& why) {
   uint32_t offset = kNone;
   std::string line = ". 0 IN " + dns::type_to_text(type) + " " + text + "\n";
   auto r = dns::read_master_text(line, "value", origin, [&](const dns::MasterRecord& rec) {
     std::vector<uint8_t> wire(rec.rdata.begin(), rec.rdata.end());
     if (!dns::normalise_rdata(type, wire.data(), static_cast<uint16_t>(wire.size()), why)) return false;
-    offset = static_cast<uint32_t>(values.size());
+    std::string key(reinterpret_cast<const char*>(wire.data()), wire.size());
+    auto [it, fresh] = interned.emplace(std::move(key), static_cast<uint32_t>(values.size()));
+    offset = it->second;
+    if (!fresh) return false;
     values.push_back(static_cast<uint8_t>(wire.size() >> 8));
     values.push_back(static_cast<uint8_t>(wire.size()));
     values.insert(values.end(), wire.begin(), wire.end());
@@ -34,6 +38,13 @@ uint32_t add_value(std::vector<uint8_t>& values, uint16_t type, const std::strin
 }  // namespace
 
 const Record* PolicySet::find_slow(const ZoneIndex& zi, uint32_t node, uint16_t type) const {
+  if (zi.served.size() <= 16) {
+    // Most zones have a handful of policy records: a scan beats a binary search.
+    for (const Served& s : zi.served) {
+      if (s.node == node && s.type == type) return &records_[s.record];
+    }
+    return nullptr;
+  }
   auto it = std::lower_bound(zi.served.begin(), zi.served.end(), std::make_pair(node, type),
                              [](const Served& s, const std::pair<uint32_t, uint16_t>& k) {
                                return s.node != k.first ? s.node < k.first : s.type < k.second;
@@ -51,6 +62,7 @@ PolicySet::Built PolicySet::build(const config::Config& cfg, const zone::ZoneSet
   std::map<std::string, uint32_t> record_ids;
   for (uint32_t i = 0; i < cfg.records.size(); ++i) record_ids[cfg.records[i].id] = i;
   std::vector<bool> broken(cfg.records.size(), false);
+  std::map<std::string, uint32_t> interned;
   auto error = [&](uint32_t i, const std::string& why) {
     const config::PolicyRecord& r = cfg.records[i];
     out.errors.push_back(cfg.path + ":" + std::to_string(r.line) + ": record " + r.id + ": " + why);
@@ -139,7 +151,7 @@ PolicySet::Built PolicySet::build(const config::Config& cfg, const zone::ZoneSet
         mem.nested = n->second;
       } else {
         std::string why;
-        mem.value = add_value(set->values_, r.type, m.value, origin, why);
+        mem.value = add_value(set->values_, interned, r.type, m.value, origin, why);
         if (mem.value == kNone) {
           error(i, "value \"" + m.value + "\": " + why);
           return;
@@ -168,7 +180,7 @@ PolicySet::Built PolicySet::build(const config::Config& cfg, const zone::ZoneSet
     rec.fallback_first = static_cast<uint32_t>(set->fallback_.size());
     for (const std::string& v : r.fallback) {
       std::string why;
-      uint32_t off = add_value(set->values_, r.type, v, origin, why);
+      uint32_t off = add_value(set->values_, interned, r.type, v, origin, why);
       if (off == kNone) {
         error(i, "fallback \"" + v + "\": " + why);
         continue;

@@ -14,7 +14,7 @@ constexpr unsigned kMaxCandidates = 256;  // members considered per record
 
 struct Ctx {
   const PolicySet& set;
-  const health::HealthView* view;
+  const Standing* standings;  // by member id
   const Client& client;
   Rng& rng;
   Selection& out;
@@ -72,20 +72,20 @@ void take(Ctx& c, const Member& m, unsigned depth) {
     if (depth < kMaxDepth) choose(c, c.set.record(m.nested), depth + 1);
     return;
   }
+  // Equal values share one copy in the set (interned when built), so a pointer compares them.
   const uint8_t* v = c.set.value(m.value);
   for (unsigned i = 0; i < c.out.count; ++i) {
-    const uint8_t* w = c.out.values[i];
-    if (w[0] == v[0] && w[1] == v[1] && std::memcmp(w + 2, v + 2, (size_t{v[0]} << 8 | v[1])) == 0) return;
+    if (c.out.values[i] == v) return;
   }
   if (c.out.count < Selection::kMaxValues) c.out.values[c.out.count++] = v;
 }
 
 // The members of [first, first+count) that may be answered, healthy first: returns how many
 // were put in `idx`. Drained members are never candidates; when failing open, unhealthy ones are.
-unsigned candidates(Ctx& c, uint32_t first, uint32_t count, uint32_t* idx, unsigned depth) {
+unsigned candidates(Ctx& c, uint32_t first, uint32_t count, uint32_t* idx, [[maybe_unused]] unsigned depth) {
   unsigned n = 0;
   for (uint32_t i = 0; i < count && n < kMaxCandidates; ++i) {
-    Standing s = standing_at(c.set, c.set.member(first + i), c.view, depth);
+    Standing s = c.standings[c.set.member(first + i).id];
     if (s == Standing::Healthy || (c.ignore_health && s == Standing::Unhealthy)) idx[n++] = first + i;
   }
   return n;
@@ -209,13 +209,25 @@ Standing standing(const PolicySet& set, const Member& m, const health::HealthVie
   return standing_at(set, m, view, 0);
 }
 
+std::vector<Standing> standings(const PolicySet& set, const health::HealthView* view) {
+  std::vector<Standing> out(set.member_keys().size(), Standing::Healthy);
+  for (uint32_t i = 0; i < out.size(); ++i) out[i] = standing_at(set, set.member(i), view, 0);
+  return out;
+}
+
 void select(const PolicySet& set, const Record& record, const health::HealthView* view, const Client& client, Rng& rng,
+            Selection& out) {
+  std::vector<Standing> s = standings(set, view);
+  select(set, record, s.data(), client, rng, out);
+}
+
+void select(const PolicySet& set, const Record& record, const Standing* standings, const Client& client, Rng& rng,
             Selection& out) {
   out.outcome = Selection::Outcome::Answer;
   out.ttl = record.ttl;
   out.count = 0;
   out.scope = 0;
-  Ctx c{set, view, client, rng, out, false};
+  Ctx c{set, standings, client, rng, out, false};
   choose(c, record, 0);
   if (out.outcome == Selection::Outcome::Answer && out.count == 0) out.outcome = Selection::Outcome::NoData;
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "common/rng.h"
 #include "health/health_view.h"
@@ -38,9 +39,17 @@ enum class Standing : uint8_t { Healthy, Unhealthy, Drained };
 
 // Health of one member: its override, else its check (Unknown counts as unhealthy), else for a
 // nested member whether any member of the nested record is healthy ("evaluate target health").
-// A member with neither check nor nesting is healthy. `view` may be null: no checks at all.
+// A member with neither check nor nesting is healthy. `view` may be null: nothing probed yet.
 Standing standing(const PolicySet& set, const Member& m, const health::HealthView* view);
 
+// Every member's standing under `view`, by member id. Computed once per health change or reload
+// (by the publisher, off the query path), so that a query reads one byte per member.
+std::vector<Standing> standings(const PolicySet& set, const health::HealthView* view);
+
+// Chooses `record`'s answer given every member's standing (from standings()).
+void select(const PolicySet& set, const Record& record, const Standing* standings, const Client& client, Rng& rng,
+            Selection& out);
+// The same, computing the standings from `view` first (tests, tools; allocates).
 void select(const PolicySet& set, const Record& record, const health::HealthView* view, const Client& client, Rng& rng,
             Selection& out);
 

@@ -9,6 +9,7 @@
 
 #include "health/health_view.h"
 #include "policy/policy_set.h"
+#include "policy/select.h"
 #include "zone/zone_set.h"
 
 namespace pharos::query {
@@ -27,6 +28,9 @@ struct Snapshot {
   // nothing probed yet). The view is of the same registry generation as the policies.
   std::shared_ptr<const policy::PolicySet> policies;
   std::shared_ptr<const health::HealthView> health;
+  // Every policy member's standing under `health`, by member id (policy::standings), computed
+  // when the snapshot is made so that a query reads one byte per member. Null: no policies.
+  std::shared_ptr<const std::vector<policy::Standing>> standings;
   uint64_t generation = 0;  // increases with every publish
 };
 

@@ -58,17 +58,6 @@ std::optional<std::vector<uint8_t>> exchange(int af, const std::string& addr, ui
   return out;
 }
 
-std::string run_capture(const std::string& cmd) {
-  std::string out;
-  FILE* f = ::popen(cmd.c_str(), "r");
-  if (!f) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-  ::pclose(f);
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE("addresses: IPv6 over UDP and TCP", "[integration]") {

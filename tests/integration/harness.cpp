@@ -57,6 +57,17 @@ uint16_t free_port() {
   throw std::runtime_error("no free port");
 }
 
+std::string run_capture(const std::string& cmd) {
+  std::string out;
+  FILE* f = ::popen(cmd.c_str(), "r");
+  if (!f) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  ::pclose(f);
+  return out;
+}
+
 TempDir::TempDir() {
   std::string tmpl = (fs::temp_directory_path() / "pharos-test-XXXXXX").string();
   if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
@@ -91,6 +102,9 @@ Process::Process(std::vector<std::string> argv, std::string log_path) : log_path
     ::dup2(fd, 2);
     int devnull = ::open("/dev/null", O_RDONLY);
     ::dup2(devnull, 0);
+    // Nothing else of the test process: a backend's listening socket inherited by the server
+    // would keep its port accepting after the test closed it.
+    ::close_range(3, ~0U, 0);
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(a.data());
     args.push_back(nullptr);

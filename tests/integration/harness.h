@@ -22,6 +22,7 @@ std::string source_dir();
 std::string pharos_binary();
 bool have_program(const std::string& name);  // on PATH or in /usr/sbin
 uint16_t free_port();                         // free for both UDP and TCP on 127.0.0.1 (racy, like all such)
+std::string run_capture(const std::string& cmd);  // runs `cmd` with sh, returns its stdout
 
 class TempDir {
  public:

@@ -38,7 +38,14 @@ struct PolicyEngine {
     e.snapshot().policies = f.set;
     e.snapshot().health = f.view;
   }
+  // Standings as the publisher computes them, from the view the test has set.
+  void publish() {
+    auto& snap = e.snapshot();
+    const health::HealthView* v = snap.health && snap.health->registry == snap.policies->registry() ? snap.health.get() : nullptr;
+    snap.standings = std::make_shared<const std::vector<policy::Standing>>(policy::standings(*snap.policies, v));
+  }
   Packet ask(const std::string& name, uint16_t type, const QueryOptions& o = {}) {
+    publish();
     return e.ask(name, type, query::Transport::Udp, o);
   }
 };
@@ -139,6 +146,7 @@ TEST_CASE("policy answers: without ECS the query's source address chooses", "[qu
   sockaddr_in peer{};
   peer.sin_family = AF_INET;
   inet_pton(AF_INET, "10.20.30.40", &peer.sin_addr);
+  t.publish();
   size_t n = t.e.processor().process(t.e.snapshot(), q.data(), q.size(), out.data(), out.size(), query::Transport::Udp,
                                      reinterpret_cast<const sockaddr*>(&peer));
   out.resize(n);

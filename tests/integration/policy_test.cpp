@@ -1,0 +1,225 @@
+// Health-checked policy records against the real binary: real HTTP, HTTPS and TCP backends on
+// loopback go down and come back while queries run, and the answers follow.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <thread>
+
+#include "integration/harness.h"
+#include "unit/health/test_servers.h"
+
+using namespace pharos;
+using namespace pharos::test;
+using namespace std::chrono_literals;
+namespace ht = pharos::health::test;
+
+namespace {
+
+const char* kZone = R"($ORIGIN example.com.
+$TTL 300
+@    SOA ns1 hostmaster 1 7200 3600 1209600 300
+@    NS  ns1
+ns1  A   192.0.2.53
+www  A   192.0.2.1
+app  A   192.0.2.1
+)";
+
+template <class F>
+bool eventually(F pred, std::chrono::milliseconds limit = 10000ms) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return pred();
+}
+
+// The answer's addresses, sorted and space-separated; "SERVFAIL" etc. for a non-NOERROR reply,
+// "lost" for no reply.
+std::string answer(const DnsClient& c, const std::string& name = "www.example.com", bool tcp = false) {
+  auto p = c.query(name, LDNS_RR_TYPE_A, tcp);
+  if (!p) return "lost";
+  if (rcode_name(p.get()) != "NOERROR") return rcode_name(p.get());
+  std::string out;
+  for (const auto& line : section(p.get(), LDNS_SECTION_ANSWER)) {
+    out += (out.empty() ? "" : " ") + line.substr(line.rfind('\t') + 1);
+  }
+  return out;
+}
+
+// An HTTP(S) backend whose health endpoint answers `status` (switchable while it runs).
+struct Backend {
+  std::atomic<unsigned> status{200};
+  ht::HttpServer server;
+  explicit Backend(const ht::KeyCert* cert = nullptr)
+      : server([this](const std::string&) { return ht::http_response(status.load(), "ok"); }, cert) {}
+  uint16_t port() const { return server.port(); }
+};
+
+// Queries run on two threads (UDP and TCP) for as long as this lives, counting lost replies.
+struct QueryLoad {
+  std::atomic<bool> done{false};
+  std::atomic<int> lost{0}, answered{0};
+  std::vector<std::thread> threads;
+  explicit QueryLoad(uint16_t port) {
+    for (bool tcp : {false, true}) {
+      threads.emplace_back([this, port, tcp] {
+        DnsClient c(port);
+        while (!done) {
+          std::string a = answer(c, "www.example.com", tcp);
+          if (a == "lost" || a.empty()) ++lost;
+          else ++answered;
+          std::this_thread::sleep_for(2ms);
+        }
+      });
+    }
+  }
+  ~QueryLoad() { stop(); }
+  void stop() {
+    done = true;
+    for (auto& t : threads)
+      if (t.joinable()) t.join();
+  }
+};
+
+std::string http_check(const std::string& name, uint16_t port, const std::string& extra = "") {
+  return "  " + name + ": {type: http, target: 127.0.0.1:" + std::to_string(port) +
+         ", path: /healthz, interval: 100ms, timeout: 200ms, rise: 2, fall: 2" + extra + "}\n";
+}
+
+std::string failover_record(const std::string& a, const std::string& b, const std::string& extra = "") {
+  return "records:\n  - name: www.example.com\n    ttl: 5\n    policy: failover\n" + extra +
+         "    members:\n      - {value: 192.0.2.10, role: primary, check: " + a +
+         "}\n      - {value: 192.0.2.11, role: secondary, check: " + b + "}\n";
+}
+
+struct Setup {
+  TempDir dir;
+  std::string config;
+  std::unique_ptr<Pharos> pharos;
+  Setup(const std::string& checks, const std::string& records) {
+    std::string zone = dir.write("example.com.zone", kZone);
+    config = dir.write("pharos.yaml", pharos_config({{"example.com", zone}}) + "health_checks:\n" + checks + records);
+    pharos = std::make_unique<Pharos>(config, dir.path() + "/pharos.log");
+  }
+  std::string log() { return pharos->process().log(); }
+};
+
+}  // namespace
+
+TEST_CASE("policy: HTTP failover follows the primary down and back while queries run", "[integration]") {
+  Backend a, b;
+  Setup s(http_check("web-a", a.port()) + http_check("web-b", b.port()), failover_record("web-a", "web-b"));
+  DnsClient c(s.pharos->port());
+  // Cold start: the first answers already follow the probes.
+  CHECK(answer(c) == "192.0.2.10");
+  QueryLoad load(s.pharos->port());
+  a.status = 503;
+  CHECK(eventually([&] { return answer(c) == "192.0.2.11"; }));
+  // Anti-flap: once failed over, it stays (fall 2 needs two failures; nothing flips back).
+  for (int i = 0; i < 20; ++i) CHECK(answer(c) == "192.0.2.11");
+  a.status = 200;
+  CHECK(eventually([&] { return answer(c) == "192.0.2.10"; }));
+  load.stop();
+  CHECK(load.lost == 0);
+  CHECK(load.answered > 50);
+  std::string log = s.log();
+  std::string subject = "check web-a 127.0.0.1:" + std::to_string(a.port()) + ": ";
+  CHECK(log.find(subject + "healthy -> unhealthy after 2 failures: status 503") != std::string::npos);
+  CHECK(log.find(subject + "unhealthy -> healthy after 2 successes") != std::string::npos);
+  if (have_program("dig")) {
+    std::string out = run_capture("dig +short +tries=1 +time=2 -p " + std::to_string(s.pharos->port()) +
+                                  " @127.0.0.1 www.example.com A");
+    CHECK(out == "192.0.2.10\n");
+  }
+}
+
+TEST_CASE("policy: HTTPS checks verify the certificate with the configured CA", "[integration]") {
+  ht::TestPki pki;
+  Backend a(&pki.leaf), b(&pki.leaf);
+  std::string tls = ", host: health.test, ca_file: " + pki.ca_file;
+  // web-a trusts the test CA; web-b verifies against the system store, which does not know it.
+  std::string checks = "  web-a: {type: https, target: 127.0.0.1:" + std::to_string(a.port()) +
+                       ", path: /healthz, interval: 100ms, timeout: 500ms, rise: 2, fall: 2" + tls + "}\n" +
+                       "  web-b: {type: https, target: 127.0.0.1:" + std::to_string(b.port()) +
+                       ", path: /healthz, host: health.test, interval: 100ms, timeout: 500ms, rise: 2, fall: 2}\n";
+  Setup s(checks, failover_record("web-a", "web-b", "    all_down: servfail\n"));
+  DnsClient c(s.pharos->port());
+  CHECK(eventually([&] { return answer(c) == "192.0.2.10"; }));
+  a.status = 500;
+  // The primary fails and the secondary's certificate is not trusted: all down, SERVFAIL.
+  CHECK(eventually([&] { return answer(c) == "SERVFAIL"; }));
+  CHECK(s.log().find("check web-b 127.0.0.1:" + std::to_string(b.port()) + ": unknown -> unhealthy") !=
+        std::string::npos);
+  a.status = 200;
+  CHECK(eventually([&] { return answer(c) == "192.0.2.10"; }));
+}
+
+TEST_CASE("policy: a TCP check fails over when its port stops listening", "[integration]") {
+  auto a = std::make_unique<ht::TcpListener>(false);
+  ht::TcpListener b(false);
+  auto tcp = [](const std::string& name, uint16_t port) {
+    return "  " + name + ": {type: tcp, target: 127.0.0.1:" + std::to_string(port) +
+           ", interval: 100ms, timeout: 200ms, rise: 1, fall: 2}\n";
+  };
+  Setup s(tcp("a", a->port()) + tcp("b", b.port()), failover_record("a", "b"));
+  DnsClient c(s.pharos->port());
+  CHECK(answer(c) == "192.0.2.10");
+  a->stop();
+  CHECK(eventually([&] { return answer(c) == "192.0.2.11"; }));
+  INFO(s.log());
+  CHECK(s.log().find("healthy -> unhealthy after 2 failures: connect refused") != std::string::npos);
+}
+
+TEST_CASE("policy: a reload keeps the state of unchanged checks (no flap back to the primary)", "[integration]") {
+  Backend a, b;
+  std::string checks = http_check("web-a", a.port()) + http_check("web-b", b.port());
+  Setup s(checks, failover_record("web-a", "web-b"));
+  DnsClient c(s.pharos->port());
+  a.status = 503;
+  REQUIRE(eventually([&] { return answer(c) == "192.0.2.11"; }));
+  QueryLoad load(s.pharos->port());
+  std::atomic<int> wrong{0};
+  std::atomic<bool> done{false};
+  std::thread watcher([&] {
+    DnsClient w(s.pharos->port());
+    while (!done) {
+      if (answer(w) != "192.0.2.11") ++wrong;
+    }
+  });
+  // A new TTL and a new record: the checks are unchanged, so their verdicts carry over.
+  s.dir.write("pharos.yaml", pharos_config({{"example.com", s.dir.path() + "/example.com.zone"}}) +
+                                 "health_checks:\n" + checks + failover_record("web-a", "web-b") +
+                                 "  - {name: app.example.com, policy: simple, members: [192.0.2.77]}\n");
+  s.pharos->process().signal(SIGHUP);
+  CHECK(eventually([&] { return answer(c, "app.example.com") == "192.0.2.77"; }));
+  std::this_thread::sleep_for(200ms);
+  done = true;
+  watcher.join();
+  load.stop();
+  CHECK(wrong == 0);
+  CHECK(load.lost == 0);
+  CHECK(s.log().find("kept=2 new=0") != std::string::npos);
+}
+
+TEST_CASE("policy: a config whose records do not fit the zone is refused with file:line", "[integration]") {
+  Backend a, b;
+  std::string checks = http_check("web-a", a.port()) + http_check("web-b", b.port());
+  Setup s(checks, failover_record("web-a", "web-b"));
+  DnsClient c(s.pharos->port());
+  REQUIRE(answer(c) == "192.0.2.10");
+  s.dir.write("pharos.yaml", pharos_config({{"example.com", s.dir.path() + "/example.com.zone"}}) +
+                                 "health_checks:\n" + checks + failover_record("web-a", "web-b") +
+                                 "  - {name: nothere.example.com, members: [192.0.2.9]}\n");
+  s.pharos->process().signal(SIGHUP);
+  CHECK(eventually([&] { return s.log().find("reload failed, keeping the running config") != std::string::npos; }));
+  CHECK(s.log().find(s.config + ":") != std::string::npos);
+  CHECK(s.log().find("has no name nothere.example.com.") != std::string::npos);
+  CHECK(answer(c) == "192.0.2.10");
+  // checkconf says the same and fails.
+  std::string out = run_capture(pharos_binary() + " checkconf " + s.config + " 2>&1; echo rc=$?");
+  INFO(out);
+  CHECK(out.find("has no name nothere.example.com.") != std::string::npos);
+  CHECK(out.find("rc=1") != std::string::npos);
+}
