@@ -273,6 +273,7 @@ class TempDir {
     std::error_code ec;
     std::filesystem::remove_all(path_, ec);
   }
+  const std::filesystem::path& path() const { return path_; }
   std::string write(const std::string& name, const std::string& content) const {
     auto p = path_ / name;
     std::ofstream(p) << content;
