@@ -144,6 +144,7 @@ struct HealthEngine::Impl {
     auto ready = started.get_future();
     thread = std::thread([this, &started] {
       pthread_setname_np(pthread_self(), "pharos-health");
+      thread_id = std::this_thread::get_id();  // before anyone can call(): the caller waits below
       started.set_value();
       for (;;) {
         try {
@@ -155,7 +156,6 @@ struct HealthEngine::Impl {
       }
       finished.set_value();
     });
-    thread_id = thread.get_id();
     ready.wait();
   }
 
@@ -284,16 +284,9 @@ struct HealthEngine::Impl {
   }
 
   // The effective state as rules say: override, then disabled, then the probes' (or the
-  // children's) verdict, inverted if asked.
+  // children's) verdict, inverted if asked. A calculated check's raw state (its children's
+  // verdict) is kept up to date even while an override or `disabled` decides.
   Health effective_of(CheckRun& run, std::string& why) {
-    if (const OverrideEntry* o = check_override(run.def.name)) {
-      why = describe_override(*o);
-      return forced(o->action);
-    }
-    if (run.def.disabled) {
-      why = "disabled";
-      return Health::Healthy;
-    }
     Health base;
     if (run.def.type == config::CheckType::Calculated) {
       base = derive(run, why);
@@ -302,6 +295,14 @@ struct HealthEngine::Impl {
     } else {
       base = run.status.raw;
       why = run.raw_reason;
+    }
+    if (const OverrideEntry* o = check_override(run.def.name)) {
+      why = describe_override(*o);
+      return forced(o->action);
+    }
+    if (run.def.disabled) {
+      why = "disabled";
+      return Health::Healthy;
     }
     return run.def.inverted ? invert(base) : base;
   }
@@ -356,15 +357,27 @@ struct HealthEngine::Impl {
     return v;
   }
 
+  // Hands `v` to the callback. Views reach it one at a time and in version order: should the
+  // callback call back into the engine (it runs on the engine thread, so such calls run
+  // inline) and cause another publication, that one is not delivered from inside the first
+  // but right after it returns -- only the newest, so a version may be skipped, never reordered.
   void publish(std::shared_ptr<HealthView> v) {
     v->version = ++version;
     current = v;
-    if (!publish_fn) return;
-    try {
-      publish_fn(std::move(v));
-    } catch (const std::exception& e) {
-      log->error("health view {}: publish failed: {}", version, e.what());
+    if (!publish_fn || publishing) return;
+    publishing = true;
+    std::shared_ptr<const HealthView> sent;
+    while (sent != current) {
+      sent = current;
+      try {
+        publish_fn(sent);
+      } catch (const std::exception& e) {
+        log->error("health view {}: publish failed: {}", sent->version, e.what());
+      } catch (...) {
+        log->error("health view {}: publish failed", sent->version);
+      }
     }
+    publishing = false;
   }
 
   void publish_if_changed() {
@@ -585,6 +598,7 @@ struct HealthEngine::Impl {
 
   // Engine thread only.
   bool stopping = false;
+  bool publishing = false;  // inside publish_fn
   uint64_t registry = 0;
   uint64_t version = 0;
   std::shared_ptr<const HealthView> current;
@@ -619,9 +633,9 @@ void HealthEngine::configure(uint64_t registry, std::vector<config::HealthCheck>
   impl_->call([&] { impl_->apply(registry, std::move(checks), std::move(specs), std::move(members)); });
 }
 
-void HealthEngine::wait_initial_round(std::chrono::milliseconds limit) {
+bool HealthEngine::wait_initial_round(std::chrono::milliseconds limit) {
   std::unique_lock lock(impl_->round_mutex);
-  impl_->round_cv.wait_for(lock, limit, [&] { return impl_->awaiting_first == 0; });
+  return impl_->round_cv.wait_for(lock, limit, [&] { return impl_->awaiting_first == 0; });
 }
 
 Result<OverrideEntry> HealthEngine::set_override(OverrideEntry request) {

@@ -68,7 +68,11 @@ struct EngineStatus {
 
 class HealthEngine {
  public:
-  // `publish` is called on the engine's thread with every new view (and once per configure).
+  // `publish` is called on the engine's thread with every new view (and once per configure),
+  // one at a time, in increasing version order. It should be quick (probes wait meanwhile) and
+  // must not wait for a thread that may be inside a call to this engine. It may call the
+  // engine's methods (they then run inline); a view published by such a call is delivered
+  // after the current one returns, so a consumer may see versions skipped, never reordered.
   using Publish = std::function<void(std::shared_ptr<const HealthView>)>;
 
   explicit HealthEngine(Publish publish);
@@ -83,9 +87,10 @@ class HealthEngine {
   // Thread-safe; returns once the new registry is in place and its first view published.
   void configure(uint64_t registry, std::vector<config::HealthCheck> checks, std::vector<MemberKey> members);
 
-  // Blocks until every check configured so far has had its first result, or `limit` passed.
-  // Used at start-up, so the first answers already follow real health.
-  void wait_initial_round(std::chrono::milliseconds limit);
+  // Blocks until every probed check of the last configure() has had its first result, or
+  // `limit` passed; returns whether they all had. Used at start-up, so the first answers
+  // already follow real health. Does not involve the engine thread.
+  bool wait_initial_round(std::chrono::milliseconds limit);
 
   // Overrides. An override on a check forces its effective state (Up/Down; Drain acts as Down);
   // one on a member forces that member only. Setting one replaces any on the same target.

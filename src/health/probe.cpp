@@ -95,6 +95,14 @@ std::string message_of(const error_code& ec) {
 // An operation cut short by us: the deadline (the phase's timeout reason) or a cancel().
 std::string aborted_reason(const ProbeOp& op) { return op.timed_out ? op.timeout_reason : "cancelled"; }
 
+// The deadline or a cancel() fired. The cancellation signal reaches only the operation in
+// progress: one emitted while none is (before the coroutine's first operation, while a
+// completed operation waits to resume it, or during a send that completes at once) is not seen
+// by the next operation, which would then run unbounded (the deadline fires only once). So
+// every phase checks this before starting its operation; all of it runs on the probe's one
+// thread, so nothing can fire between the check and the start.
+bool stopped(const ProbeOp& op) { return op.timed_out || op.cancelled; }
+
 std::string connect_failure(const ProbeOp& op, const error_code& ec) {
   if (ec == asio::error::operation_aborted) return aborted_reason(op);
   if (ec == asio::error::connection_refused) return "connect refused";
@@ -134,6 +142,7 @@ bool status_expected(const ProbeSpec& spec, unsigned status) {
 // body_limit bytes of the body, stopping as soon as the text is found.
 template <class Stream>
 asio::awaitable<ProbeResult> http_exchange(Stream& stream, const ProbeSpec& spec, ProbeOp& op) {
+  if (stopped(op)) co_return fail(aborted_reason(op));
   op.timeout_reason = "timeout sending request";
   auto [wec, written] = co_await asio::async_write(stream, asio::buffer(spec.request), kTuple);
   (void)written;
@@ -147,6 +156,7 @@ asio::awaitable<ProbeResult> http_exchange(Stream& stream, const ProbeSpec& spec
   http::response_parser<http::buffer_body> parser;
   parser.body_limit(boost::none);  // we stop reading at body_limit ourselves
   if (spec.head) parser.skip(true);
+  if (stopped(op)) co_return fail(aborted_reason(op));
   auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, kTuple);
   (void)hn;
   if (hec) co_return fail(read_failure(op, hec));
@@ -161,6 +171,7 @@ asio::awaitable<ProbeResult> http_exchange(Stream& stream, const ProbeSpec& spec
     const size_t want = std::min(chunk.size(), spec.body_limit - body.size());
     parser.get().body().data = chunk.data();
     parser.get().body().size = want;
+    if (stopped(op)) co_return fail(aborted_reason(op));
     auto [rec, rn] = co_await http::async_read(stream, buffer, parser, kTuple);
     (void)rn;
     body.append(chunk.data(), want - parser.get().body().size);
@@ -181,6 +192,7 @@ asio::awaitable<ProbeResult> http_exchange(Stream& stream, const ProbeSpec& spec
 asio::awaitable<ProbeResult> probe_tcp(std::shared_ptr<const ProbeSpec> spec, std::shared_ptr<ProbeOp> op) {
   co_await asio::this_coro::throw_if_cancelled(false);
   tcp::socket socket(co_await asio::this_coro::executor);
+  if (stopped(*op)) co_return fail(aborted_reason(*op));
   op->timeout_reason = "connect timeout";
   auto [ec] = co_await socket.async_connect(tcp::endpoint(spec->address, spec->port), kTuple);
   if (ec) co_return fail(connect_failure(*op, ec));
@@ -190,6 +202,7 @@ asio::awaitable<ProbeResult> probe_tcp(std::shared_ptr<const ProbeSpec> spec, st
 asio::awaitable<ProbeResult> probe_http(std::shared_ptr<const ProbeSpec> spec, std::shared_ptr<ProbeOp> op) {
   co_await asio::this_coro::throw_if_cancelled(false);
   tcp::socket socket(co_await asio::this_coro::executor);
+  if (stopped(*op)) co_return fail(aborted_reason(*op));
   op->timeout_reason = "connect timeout";
   auto [ec] = co_await socket.async_connect(tcp::endpoint(spec->address, spec->port), kTuple);
   if (ec) co_return fail(connect_failure(*op, ec));
@@ -199,6 +212,7 @@ asio::awaitable<ProbeResult> probe_http(std::shared_ptr<const ProbeSpec> spec, s
 asio::awaitable<ProbeResult> probe_https(std::shared_ptr<const ProbeSpec> spec, std::shared_ptr<ProbeOp> op) {
   co_await asio::this_coro::throw_if_cancelled(false);
   asio::ssl::stream<tcp::socket> stream(co_await asio::this_coro::executor, *spec->tls);
+  if (stopped(*op)) co_return fail(aborted_reason(*op));
   op->timeout_reason = "connect timeout";
   auto [ec] = co_await stream.next_layer().async_connect(tcp::endpoint(spec->address, spec->port), kTuple);
   if (ec) co_return fail(connect_failure(*op, ec));
@@ -210,6 +224,7 @@ asio::awaitable<ProbeResult> probe_https(std::shared_ptr<const ProbeSpec> spec, 
                                          : SSL_set1_host(ssl, spec->tls_name.c_str());
     if (set != 1) co_return fail("tls: cannot verify against " + dns::quote(spec->tls_name));
   }
+  if (stopped(*op)) co_return fail(aborted_reason(*op));
   op->timeout_reason = "tls handshake timeout";
   auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::client, kTuple);
   if (hec) co_return fail(tls_failure(*op, hec, ssl, spec->tls_verify));
@@ -235,6 +250,7 @@ asio::awaitable<ProbeResult> probe_dns(std::shared_ptr<const ProbeSpec> spec, st
 
   std::vector<uint8_t> query = spec->query;
   set_query_id(query, random_id());
+  if (stopped(*op)) co_return fail(aborted_reason(*op));
   op->timeout_reason = "timeout waiting for reply";
   auto [sec, sent] = co_await socket.async_send(asio::buffer(query), kTuple);
   (void)sent;
@@ -242,6 +258,7 @@ asio::awaitable<ProbeResult> probe_dns(std::shared_ptr<const ProbeSpec> spec, st
 
   std::vector<uint8_t> reply(dns::kMaxMessage);
   for (;;) {
+    if (stopped(*op)) co_return fail(aborted_reason(*op));
     auto [rec, got] = co_await socket.async_receive(asio::buffer(reply), kTuple);
     if (rec == asio::error::connection_refused) co_return fail("port unreachable");
     if (rec) co_return fail(rec == asio::error::operation_aborted ? aborted_reason(*op) : "receiving reply: " + message_of(rec));

@@ -71,6 +71,35 @@ TEST_CASE("health: a cancelled probe reports cancelled", "[health]") {
   h.cancel();  // harmless once finished
 }
 
+TEST_CASE("health: a probe cancelled before its first operation does not start it", "[health]") {
+  // The cancellation signal reaches only an operation in progress; one sent before the
+  // coroutine has started (or between two operations) must still stop the probe, and not leave
+  // it waiting for its 60s timeout. (The dns probe's send completes at once whatever the
+  // signal says; its receive then used to wait for the timeout.)
+  FullBacklog backlog;
+  DnsResponder silent([](const std::vector<uint8_t>&) { return std::vector<std::vector<uint8_t>>{}; });
+  for (auto type : {CheckType::Tcp, CheckType::Http, CheckType::Https, CheckType::Dns}) {
+    INFO(static_cast<int>(type));
+    auto c = make_check("t", type, type == CheckType::Dns ? silent.port() : backlog.port());
+    c.timeout = 60s;
+    c.tls_verify = false;
+    c.query_name = "example.com.";
+    asio::io_context io;
+    ProbeResult out;
+    int calls = 0;
+    ProbeHandle h = start_probe(io.get_executor(), prepare_probe(c), [&](ProbeResult r) {
+      out = std::move(r);
+      ++calls;
+    });
+    h.cancel();
+    const auto t0 = std::chrono::steady_clock::now();
+    io.run();
+    CHECK(std::chrono::steady_clock::now() - t0 < 10s);  // loose: "at once", not after the timeout
+    CHECK(calls == 1);
+    CHECK(out.reason == "cancelled");
+  }
+}
+
 // ---- http -------------------------------------------------------------------------------------
 
 TEST_CASE("health: http probe sends the request line and headers", "[health]") {

@@ -80,12 +80,17 @@ class CaptureSink : public spdlog::sinks::base_sink<std::mutex> {
 };
 
 // The capture attached to the "health" logger; attached once, before any engine thread logs.
+// It replaces the logger's stderr sink (set PHAROS_TEST_HEALTH_LOG=1 to keep that too), and the
+// level is put back to info in case another suite changed it.
 inline CaptureSink& health_log() {
   static std::shared_ptr<CaptureSink> sink = [] {
     auto s = std::make_shared<CaptureSink>();
-    log::get("health")->sinks().push_back(s);
+    auto logger = log::get("health");
+    if (!std::getenv("PHAROS_TEST_HEALTH_LOG")) logger->sinks().clear();
+    logger->sinks().push_back(s);
     return s;
   }();
+  log::get("health")->set_level(spdlog::level::info);
   return *sink;
 }
 
@@ -268,6 +273,7 @@ class TempDir {
     std::error_code ec;
     std::filesystem::remove_all(path_, ec);
   }
+  const std::filesystem::path& path() const { return path_; }
   std::string write(const std::string& name, const std::string& content) const {
     auto p = path_ / name;
     std::ofstream(p) << content;
