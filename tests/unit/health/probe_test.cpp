@@ -344,9 +344,11 @@ namespace {
 
 std::vector<uint8_t> ipv4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) { return {a, b, c, d}; }
 
+// Also called on the responders' threads, where a Catch2 assertion must not run (Catch2 is
+// not thread-safe): a bad name gives an empty result, which the probe then fails on.
 std::vector<uint8_t> wire(const std::string& name) {
   std::vector<uint8_t> out;
-  REQUIRE(dns::name_from_text(name, out));
+  if (!dns::name_from_text(name, out)) out.clear();
   return out;
 }
 
