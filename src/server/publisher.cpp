@@ -16,11 +16,6 @@ void Publisher::publish_health(std::shared_ptr<const health::HealthView> view) {
   publish_locked();
 }
 
-std::shared_ptr<const health::HealthView> Publisher::health() const {
-  std::lock_guard lock(mutex_);
-  return view_;
-}
-
 void Publisher::publish_locked() {
   if (!base_) return;
   auto s = std::make_shared<query::Snapshot>(*base_);

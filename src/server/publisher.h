@@ -26,13 +26,11 @@ class Publisher {
   // A health change. Thread-safe, like publish_config.
   void publish_health(std::shared_ptr<const health::HealthView> view);
 
-  std::shared_ptr<const health::HealthView> health() const;
-
  private:
   void publish_locked();
 
   SnapshotStore& store_;
-  mutable std::mutex mutex_;
+  std::mutex mutex_;
   std::shared_ptr<const query::Snapshot> base_;
   std::shared_ptr<const health::HealthView> view_;  // the latest, of whatever registry
 };

@@ -189,13 +189,13 @@ Result<void> Reloader::start(const config::Config& cfg) {
   config_ = cfg;
   config_stamp_ = stamp_file(path_);
   catalog_.update(config_.zones);
-  policy::PolicySet::Built built = build_policies();
-  if (!built.errors.empty()) {
+  Compiled built = compile();
+  if (!built.policies.errors.empty()) {
     std::string text;
-    for (const std::string& e : built.errors) text += (text.empty() ? "" : "\n") + e;
+    for (const std::string& e : built.policies.errors) text += (text.empty() ? "" : "\n") + e;
     return Error{text};
   }
-  publish_and_notify(std::move(built.set));
+  publish_and_notify(std::move(built));
   thread_ = std::thread([this] { loop(); });
   return {};
 }
@@ -274,23 +274,23 @@ void Reloader::reload(const std::string& reason) {
   }
   ZoneCatalog::Report r = catalog_.update(config_.zones);
   if (r.failed) failed = true;
-  policy::PolicySet::Built built = build_policies();
-  if (!built.errors.empty() && next) {
+  Compiled built = compile();
+  if (!built.policies.errors.empty() && next) {
     // The new config's records do not fit: keep the running config (and its zone list).
-    for (const std::string& e : built.errors) log->error("{}", e);
+    for (const std::string& e : built.policies.errors) log->error("{}", e);
     log->error("config {}: reload failed, keeping the running config", path_);
     failed = true;
     config_ = std::move(previous);
     log::setup(config_.log.level);
     catalog_.update(config_.zones);
-    built = build_policies();
+    built = compile();
   }
-  if (!built.errors.empty()) {
+  if (!built.policies.errors.empty()) {
     // A zone changed under a record of the running config: that record is not served.
-    for (const std::string& e : built.errors) log->error("{} (not served until fixed)", e);
+    for (const std::string& e : built.policies.errors) log->error("{} (not served until fixed)", e);
     failed = true;
   }
-  publish_and_notify(std::move(built.set));
+  publish_and_notify(std::move(built));
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
   log->info("reload: done reason=\"{}\" zones={} loaded={} unchanged={} failed={} removed={} time_ms={}", reason,
             config_.zones.size(), r.loaded, r.unchanged, r.failed, r.removed, ms);
@@ -299,17 +299,20 @@ void Reloader::reload(const std::string& reason) {
   if (failed) ++failed_;
 }
 
-policy::PolicySet::Built Reloader::build_policies() {
-  auto zones = catalog_.zone_set();
-  return policy::PolicySet::build(config_, *zones, registry_ + 1);
+Reloader::Compiled Reloader::compile() {
+  Compiled c;
+  c.zones = catalog_.zone_set();
+  c.policies = policy::PolicySet::build(config_, *c.zones, registry_ + 1);
+  return c;
 }
 
-void Reloader::publish_and_notify(std::shared_ptr<const policy::PolicySet> policies) {
+void Reloader::publish_and_notify(Compiled built) {
   // The engine learns the new ids first; its first view for them is held by the publisher until
   // the records that use them are published just below.
   ++registry_;
+  const auto& policies = built.policies.set;
   if (engine_) engine_->configure(registry_, config_.health_checks, policies->member_keys());
-  publisher_.publish_config(make_snapshot(config_, catalog_.zone_set(), std::move(policies)));
+  publisher_.publish_config(make_snapshot(config_, std::move(built.zones), policies));
   if (on_reloaded) {
     std::vector<std::string> files = catalog_.files();
     files.push_back(path_);

@@ -108,10 +108,14 @@ class Reloader {
  private:
   void loop();
   void reload(const std::string& reason);
-  // Compiles the running config's policy records against the catalog's zones; the errors, one
-  // "file:line: record ID: reason" each (those records are left out of the set).
-  policy::PolicySet::Built build_policies();
-  void publish_and_notify(std::shared_ptr<const policy::PolicySet> policies);
+  // The catalog's zone set and the running config's policy records compiled against it; the
+  // errors are one "file:line: record ID: reason" each (those records are left out of the set).
+  struct Compiled {
+    std::shared_ptr<const zone::ZoneSet> zones;
+    policy::PolicySet::Built policies;
+  };
+  Compiled compile();
+  void publish_and_notify(Compiled built);
 
   std::string path_;
   Publisher& publisher_;

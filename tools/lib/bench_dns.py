@@ -22,6 +22,8 @@ import struct
 import sys
 import time
 
+from proctree import tree  # tools/lib, the directory of this script
+
 # ---------------------------------------------------------------------------------------------
 # zone and query generator
 
@@ -268,31 +270,6 @@ def waitsoa(args):
         s.close()
     print("timeout", file=sys.stderr)
     return 1
-
-
-def children_map():
-    kids = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                s = f.read()
-        except OSError:
-            continue
-        ppid = int(s[s.rindex(")") + 2:].split()[1])
-        kids.setdefault(ppid, []).append(int(d))
-    return kids
-
-
-def tree(pid):
-    kids = children_map()
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(kids.get(p, []))
-    return out
 
 
 def cpu_us(pid):

@@ -45,6 +45,8 @@ import struct
 import sys
 import time
 
+from proctree import tree  # tools/lib, the directory of this script
+
 # ---------------------------------------------------------------------------------------------
 # small utilities
 
@@ -69,31 +71,6 @@ def freeport(addrs):
         if ok:
             return port
     raise SystemExit("no free port found")
-
-
-def children_of():
-    kids = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                st = f.read()
-        except OSError:
-            continue
-        ppid = int(st[st.rindex(")") + 2:].split()[1])
-        kids.setdefault(ppid, []).append(int(d))
-    return kids
-
-
-def tree(pid):
-    kids = children_of()
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(kids.get(p, []))
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
