@@ -307,7 +307,11 @@ std::string build_request(const config::HealthCheck& c, const std::string& host_
     return {};
   }
   std::vector<std::pair<std::string, std::string>> headers{{"Host", host_header}, {"User-Agent", "pharos-health"}};
-  for (const auto& [name, value] : c.headers) {
+  for (const auto& header : c.headers) {
+    // Named references rather than a structured binding: clang 14 (the fuzz build) cannot
+    // capture a binding in the lambda below.
+    const std::string& name = header.first;
+    const std::string& value = header.second;
     if (!is_token(name) || has_control(value)) {
       error = "header " + dns::quote(name) + " is malformed";
       return {};
