@@ -21,12 +21,15 @@ Encoded encode(const dns::Query& q, const AnswerPlan& plan, const Options& o, Tr
   // together pass 512 bytes, and the reserve must never exceed what is left.
   const size_t question_end = q.question_end ? q.question_end : dns::kHeaderSize;
   const size_t nsid_size = std::min<size_t>(o.nsid.size(), 512);
-  const bool nsid = opt && q.nsid && nsid_size != 0 && question_end + dns::kOptRecordSize + 4u + nsid_size <= limit;
-  const uint16_t nsid_len = nsid ? static_cast<uint16_t>(nsid_size) : 0;
-  // RFC 7871 §7.2.1: a query with Client Subnet gets it back, with the answer's scope.
+  // RFC 7871 §7.2.1: a query with Client Subnet gets it back, with the answer's scope. It is owed
+  // to the query, so it is reserved before NSID.
   const bool ecs = opt && q.client_subnet;
+  const size_t ecs_size = ecs ? 4u + q.client_subnet_len : 0u;
+  const bool nsid =
+      opt && q.nsid && nsid_size != 0 && question_end + dns::kOptRecordSize + ecs_size + 4u + nsid_size <= limit;
+  const uint16_t nsid_len = nsid ? static_cast<uint16_t>(nsid_size) : 0;
   const size_t reserve =
-      opt ? dns::kOptRecordSize + (nsid ? 4u + nsid_len : 0u) + (ecs ? 4u + q.client_subnet_len : 0u) : 0u;
+      opt ? dns::kOptRecordSize + (nsid ? 4u + nsid_len : 0u) + ecs_size : 0u;
   w.begin(buf, limit, reserve, q);
 
   bool truncated = false;

@@ -69,9 +69,26 @@ struct QueryView {
   uint8_t version = 0;
   bool do_bit = false;
   bool nsid = false;
+  const uint8_t* ecs = nullptr;  // a valid Client Subnet option's data, echoed in the reply
+  uint16_t ecs_len = 0;
 };
 
 namespace detail {
+
+// RFC 7871 §6 and §7.1.1, written out on its own: family 1 or 2, a source prefix the family
+// can hold, scope 0 in a query, exactly the address bytes the prefix needs, no bit past it.
+inline bool client_subnet_ok(const uint8_t* d, size_t len) {
+  if (len < 4) return false;
+  unsigned family = dns::read_u16(d), source = d[2], scope = d[3];
+  unsigned bits = family == 1 ? 32 : family == 2 ? 128 : 0;
+  if (bits == 0 || source > bits || scope != 0) return false;
+  size_t need = (source + 7) / 8;
+  if (len != 4 + need) return false;
+  for (unsigned b = source; b < need * 8; ++b) {
+    if (d[4 + b / 8] & (0x80 >> (b % 8))) return false;
+  }
+  return true;
+}
 
 // Skips one owner name (compression allowed, not followed); 0 when malformed.
 inline size_t skip_owner(const uint8_t* p, size_t size, size_t pos) {
@@ -183,7 +200,11 @@ inline QueryView view_query(const uint8_t* p, size_t size) {
           break;
         }
         if (code == dns::edns_option::NSID) v.nsid = true;
-        if (code == dns::edns_option::CLIENT_SUBNET && ++ecs > 1) bad = true;
+        if (code == dns::edns_option::CLIENT_SUBNET) {
+          if (++ecs > 1 || !detail::client_subnet_ok(p + o, olen)) bad = true;
+          v.ecs = p + o;
+          v.ecs_len = olen;
+        }
         o += olen;
       }
     }
@@ -242,6 +263,8 @@ struct ReplyView {
   uint8_t ext_rcode = 0, opt_version = 0;
   bool opt_do = false;
   bool opt_nsid = false;
+  const uint8_t* opt_ecs = nullptr;  // the reply's Client Subnet option data
+  uint16_t opt_ecs_len = 0;
   uint16_t rcode = 0;  // the full 12-bit rcode
   bool tc() const { return flags & dns::flag::TC; }
   bool aa() const { return flags & dns::flag::AA; }
@@ -270,6 +293,8 @@ inline void parse_reply(const uint8_t* m, size_t n, ReplyView& r) {
   r.opt_version = 0;
   r.opt_do = false;
   r.opt_nsid = false;
+  r.opt_ecs = nullptr;
+  r.opt_ecs_len = 0;
   FUZZ_CHECK(r.counts[0] <= 1, "reply QDCOUNT %u", r.counts[0]);
   size_t pos = dns::kHeaderSize;
   uint8_t name[dns::kMaxNameLength];
@@ -342,6 +367,11 @@ inline void parse_reply(const uint8_t* m, size_t n, ReplyView& r) {
           at += 4;
           FUZZ_CHECK(end - at >= olen, "OPT option %u longer than the rdata", code);
           if (code == dns::edns_option::NSID) r.opt_nsid = true;
+          if (code == dns::edns_option::CLIENT_SUBNET) {
+            FUZZ_CHECK(!r.opt_ecs, "more than one Client Subnet option in the reply");
+            r.opt_ecs = m + at;
+            r.opt_ecs_len = olen;
+          }
           at += olen;
         }
         break;
@@ -441,9 +471,22 @@ inline void check_reply(const uint8_t* packet, size_t size, const QueryView& v, 
     FUZZ_CHECK(r.opt_do == v.do_bit, "%s: DO bit not echoed", tn);
     // NSID when asked for and configured (RFC 5001 §2.2), unless it cannot fit beside the question.
     const size_t nsid_size = o.nsid.size() < 512 ? o.nsid.size() : 512;
-    const bool nsid_fits = v.question_end + dns::kOptRecordSize + 4 + nsid_size <= limit;
+    // The Client Subnet echo comes first: it is owed to every query that sent one.
+    const size_t ecs_size = v.ecs ? 4u + v.ecs_len : 0u;
+    const bool nsid_fits = v.question_end + dns::kOptRecordSize + ecs_size + 4 + nsid_size <= limit;
     FUZZ_CHECK(r.opt_nsid == (v.nsid && nsid_size != 0 && nsid_fits), "%s: NSID option %s", tn,
                r.opt_nsid ? "unexpected" : "missing");
+    // Client Subnet (RFC 7871 §7.2.1): family, source prefix and address as sent; a scope no
+    // longer than the family's addresses.
+    FUZZ_CHECK((r.opt_ecs != nullptr) == (v.ecs != nullptr), "%s: Client Subnet option %s", tn,
+               r.opt_ecs ? "unexpected" : "missing");
+    if (v.ecs && r.opt_ecs) {
+      FUZZ_CHECK(r.opt_ecs_len == v.ecs_len && std::memcmp(r.opt_ecs, v.ecs, 3) == 0 &&
+                     std::memcmp(r.opt_ecs + 4, v.ecs + 4, v.ecs_len - 4u) == 0,
+                 "%s: Client Subnet not echoed as sent", tn);
+      FUZZ_CHECK(r.opt_ecs[3] <= (dns::read_u16(v.ecs) == 1 ? 32 : 128), "%s: Client Subnet scope %u", tn,
+                 r.opt_ecs[3]);
+    }
   }
 
   // Rcode by parse status.
