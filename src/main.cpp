@@ -3,6 +3,7 @@
 //   pharos --config FILE            run the server
 //   pharos checkconf FILE           check a config and every zone it names
 //   pharos checkzone ORIGIN FILE    check one zone file
+//   pharos ctl ...                  talk to a running server's control API (src/control/ctl.h)
 //   pharos --version
 #include <cstdio>
 #include <cstring>
@@ -18,6 +19,9 @@
 
 #include "common/log.h"
 #include "config/config.h"
+#include "control/control_server.h"
+#include "control/ctl.h"
+#include "control/wire.h"
 #include "health/engine.h"
 #include "policy/policy_set.h"
 #include "server/file_watcher.h"
@@ -36,6 +40,8 @@ constexpr const char* kUsage =
     "usage: pharos --config FILE          run the server\n"
     "       pharos checkconf FILE         check a config file and every zone it names\n"
     "       pharos checkzone ORIGIN FILE  check a zone file\n"
+    "       pharos ctl [--config FILE | --socket PATH | --address HOST:PORT] [--token T] [--json] COMMAND\n"
+    "                                     status | checks | reload | override up|down|drain|list|clear ...\n"
     "       pharos --version\n";
 
 // Loads one zone and prints what named-checkzone would: warnings and errors as file:line: reason.
@@ -99,7 +105,7 @@ int cmd_run(const std::string& path) {
   log->info("pharos {} starting config={}", PHAROS_VERSION, path);
   for (const auto& w : cfg->warnings) log->warn("{}", w);
 
-  asio::io_context control(1);
+  asio::io_context control_io(1);
   server::SnapshotStore store;
   server::Publisher publisher(store);
   // Health checks run on their own thread; every change of a check's state publishes a snapshot.
@@ -109,7 +115,7 @@ int cmd_run(const std::string& path) {
   server::Reloader reloader(path, publisher, &engine);
 
   // Signals first: from here on SIGHUP reloads instead of ending the process.
-  asio::signal_set signals(control, SIGHUP, SIGINT, SIGTERM);
+  asio::signal_set signals(control_io, SIGHUP, SIGINT, SIGTERM);
   std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec, int sig) {
     if (ec) return;
     if (sig == SIGHUP) {
@@ -119,15 +125,15 @@ int cmd_run(const std::string& path) {
       return;
     }
     log->info("server: {}, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    control.stop();
+    control_io.stop();
   };
   signals.async_wait(on_signal);
 
   // Changes to watched files are collected for a moment, then reloaded in one go: an editor
   // or a deploy often touches several files in a row.
-  asio::steady_timer debounce(control);
+  asio::steady_timer debounce(control_io);
   std::set<std::string> changed;
-  server::FileWatcher watcher(control, [&](const std::string& file) {
+  server::FileWatcher watcher(control_io, [&](const std::string& file) {
     bool first = changed.empty();
     changed.insert(file);
     if (!first) return;
@@ -140,8 +146,13 @@ int cmd_run(const std::string& path) {
       reloader.request(reason);
     });
   });
-  reloader.on_reloaded = [&](std::vector<std::string> files, std::vector<std::string> dirs) {
-    asio::post(control, [&watcher, &reloader, files = std::move(files), dirs = std::move(dirs)] {
+  // The policy records of the running config, for the control API's status (control thread).
+  auto records = std::make_shared<const std::vector<config::PolicyRecord>>();
+  reloader.on_reloaded = [&](const config::Config& running, std::vector<std::string> files) {
+    auto now = std::make_shared<const std::vector<config::PolicyRecord>>(running.records);
+    asio::post(control_io, [&watcher, &reloader, &records, now = std::move(now), files = std::move(files),
+                         dirs = running.zone_directories] {
+      records = now;
       watcher.watch(files, dirs);
       reloader.check();
     });
@@ -158,7 +169,22 @@ int cmd_run(const std::string& path) {
     engine.wait_initial_round(limit + std::chrono::milliseconds(100));
   }
   // Arm the first watches before serving, so a change made once the server answers is seen.
-  control.poll();
+  control_io.poll();
+
+  // The control API: status, overrides and reload, on the control thread. Its listeners and
+  // token are read at start-up only.
+  control::Hooks hooks;
+  hooks.health = &engine;
+  hooks.records = [&records](const health::EngineStatus& status) {
+    return control::describe_records(*records, status);
+  };
+  hooks.reload = [&reloader] { reloader.request("control API"); };
+  hooks.version = PHAROS_VERSION;
+  control::ControlServer control_server(control_io, cfg->control, std::move(hooks));
+  if (auto started = control_server.start(); !started) {
+    log->critical("control: {}", started.error().message);
+    return 1;
+  }
 
   server::Server server(cfg->server, store);
   if (auto started = server.start(); !started) {
@@ -167,7 +193,7 @@ int cmd_run(const std::string& path) {
   }
 
   // Free old snapshots once no worker holds them, here rather than on a worker thread.
-  asio::steady_timer collector(control);
+  asio::steady_timer collector(control_io);
   std::function<void(boost::system::error_code)> collect = [&](boost::system::error_code ec) {
     if (ec) return;
     store.collect();
@@ -176,7 +202,8 @@ int cmd_run(const std::string& path) {
   };
   collect({});
 
-  control.run();
+  control_io.run();
+  control_server.stop();
   server.stop();
   log->info("server: stopped");
   return 0;
@@ -203,6 +230,7 @@ int main(int argc, char** argv) {
   if (cmd.rfind("--config=", 0) == 0 && args.size() == 1) return cmd_run(cmd.substr(9));
   if (cmd == "checkconf" && args.size() == 2) return cmd_checkconf(args[1]);
   if (cmd == "checkzone" && args.size() == 3) return cmd_checkzone(args[1], args[2]);
+  if (cmd == "ctl") return control::run_ctl(std::vector<std::string>(args.begin() + 1, args.end()));
   std::fputs(kUsage, stderr);
   return 2;
 }

@@ -264,6 +264,12 @@ void Reloader::reload(const std::string& reason) {
         a.tcp_max_connections != b.tcp_max_connections) {
       log->warn("config {}: listen, workers and tcp settings change on restart only; the rest is applied", path_);
     }
+    const config::ControlConfig& ca = config_.control;
+    const config::ControlConfig& cb = next->control;
+    if (ca.socket != cb.socket || ca.has_listen != cb.has_listen || ca.token != cb.token ||
+        (ca.has_listen && ca.listen.to_string() != cb.listen.to_string())) {
+      log->warn("config {}: the control section changes on restart only; the rest is applied", path_);
+    }
     config_ = std::move(*next);
     log::setup(config_.log.level);
     for (const auto& w : config_.warnings) log->warn("{}", w);
@@ -316,7 +322,7 @@ void Reloader::publish_and_notify(Compiled built) {
   if (on_reloaded) {
     std::vector<std::string> files = catalog_.files();
     files.push_back(path_);
-    on_reloaded(std::move(files), config_.zone_directories);
+    on_reloaded(config_, std::move(files));
   }
 }
 

@@ -99,8 +99,9 @@ class Reloader {
   // to reload if they differ. Called once the file watches are armed: a change made between a
   // read and the arming of its watch would otherwise go unseen. Thread-safe.
   void check();
-  // Called on the loader thread after each reload with the files and directories to watch.
-  std::function<void(std::vector<std::string> files, std::vector<std::string> dirs)> on_reloaded;
+  // Called on the loader thread after each publish (start-up and every reload) with the config
+  // now running and the files to watch (its directories to watch are `cfg.zone_directories`).
+  std::function<void(const config::Config& cfg, std::vector<std::string> files)> on_reloaded;
 
   uint64_t reloads() const;         // completed reloads (failed or not), for tests and metrics
   uint64_t failed_reloads() const;  // reloads where the config or a zone failed

@@ -223,3 +223,61 @@ TEST_CASE("policy: a config whose records do not fit the zone is refused with fi
   CHECK(out.find("has no name nothere.example.com.") != std::string::npos);
   CHECK(out.find("rc=1") != std::string::npos);
 }
+
+TEST_CASE("control: pharos ctl overrides move answers while queries run, and clearing restores them",
+          "[integration]") {
+  Backend a, b;
+  std::string checks = http_check("web-a", a.port()) + http_check("web-b", b.port());
+  // A relative socket path is relative to the config file.
+  Setup s(checks, failover_record("web-a", "web-b") + "control:\n  socket: ctl.sock\n");
+  DnsClient c(s.pharos->port());
+  REQUIRE(answer(c) == "192.0.2.10");
+  std::string ctl = pharos_binary() + " ctl --config " + s.config + " ";
+  auto run = [&](const std::string& words) {
+    std::string out = run_capture(ctl + words + " 2>&1; echo rc=$?");
+    UNSCOPED_INFO(words << " -> " << out);
+    return out;
+  };
+  QueryLoad load(s.pharos->port());
+
+  // Force the primary's check down: the secondary answers at once, without a probe failing.
+  std::string out = run("override down --check web-a --reason 'test: down'");
+  CHECK(out.find("override 1: check web-a down until cleared: test: down") != std::string::npos);
+  CHECK(out.find("rc=0") != std::string::npos);
+  CHECK(eventually([&] { return answer(c) == "192.0.2.11"; }, 2000ms));
+  CHECK(run("override list").find("check web-a  down") != std::string::npos);
+  CHECK(run("override clear 1").find("rc=0") != std::string::npos);
+  CHECK(eventually([&] { return answer(c) == "192.0.2.10"; }, 2000ms));
+
+  // Drain one member of one record: it leaves the answer while its check stays healthy.
+  out = run("override drain --record 'www.example.com. A' --value 192.0.2.10 --reason maintenance");
+  CHECK(out.find("rc=0") != std::string::npos);
+  CHECK(eventually([&] { return answer(c) == "192.0.2.11"; }, 2000ms));
+  out = run("status");
+  CHECK(out.find("192.0.2.10  drain") != std::string::npos);
+  CHECK(out.find("maintenance") != std::string::npos);
+  CHECK(run("override clear 2").find("rc=0") != std::string::npos);
+  CHECK(eventually([&] { return answer(c) == "192.0.2.10"; }, 2000ms));
+
+  // Force up with an expiry while the primary really fails: it answers until the override ends.
+  a.status = 503;
+  REQUIRE(eventually([&] { return answer(c) == "192.0.2.11"; }));
+  CHECK(run("override up --check web-a --for 1s").find("rc=0") != std::string::npos);
+  CHECK(eventually([&] { return answer(c) == "192.0.2.10"; }, 2000ms));
+  CHECK(eventually([&] { return answer(c) == "192.0.2.11"; }, 5000ms));
+  CHECK(run("override list").find("no overrides") != std::string::npos);
+
+  // Bad input is refused with the reason and exit code 1 (server) or 2 (usage); nothing changes.
+  out = run("override drain --record 'www.example.com. A' --value 192.0.2.99");
+  CHECK(out.find("no member \"192.0.2.99\"") != std::string::npos);
+  CHECK(out.find("rc=1") != std::string::npos);
+  CHECK(run("override sideways --check web-a").find("rc=2") != std::string::npos);
+  CHECK(run("override list").find("no overrides") != std::string::npos);
+
+  // Reload through the API.
+  CHECK(run("reload").find("rc=0") != std::string::npos);
+  CHECK(eventually([&] { return s.log().find("reason=\"control API\"") != std::string::npos; }));
+  load.stop();
+  CHECK(load.lost == 0);
+  CHECK(answer(c) == "192.0.2.11");
+}
