@@ -474,6 +474,9 @@ struct HealthEngine::Impl {
       if (it != old.end() && it->second && it->second->def.same_definition(defs[i])) {
         run = std::move(it->second);  // keeps state, schedule and any probe in flight
         run->def = std::move(defs[i]);
+        // The spec was prepared again from the files as they are now: a renewed ca_file is
+        // trusted from the next probe on, without resetting the check's state.
+        run->spec = std::move(specs[i]);
       } else {
         run = std::make_shared<CheckRun>(io, std::move(defs[i]), std::move(specs[i]), [this] { return unit(rng); });
         fresh.push_back(run);

@@ -82,7 +82,8 @@ class HealthEngine {
 
   // Replaces the checks and the member list (a config load). Ids are positions in these vectors;
   // `registry` tags the published views. A check whose definition is unchanged (by name and
-  // HealthCheck::same_definition) keeps its state and schedule; new ones start Unknown and are
+  // HealthCheck::same_definition) keeps its state and schedule (its probe spec is prepared again, so a
+  // rewritten ca_file is trusted from its next probe on); new ones start Unknown and are
   // probed at once. Overrides on checks or members that no longer exist are dropped.
   // Thread-safe; returns once the new registry is in place and its first view published.
   void configure(uint64_t registry, std::vector<config::HealthCheck> checks, std::vector<MemberKey> members);

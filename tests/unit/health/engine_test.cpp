@@ -802,6 +802,36 @@ TEST_CASE("health: an https check verifies against ca_file, fails without it, pa
   }
 }
 
+TEST_CASE("health: a reload reads a rewritten ca_file again and keeps the check's state", "[health]") {
+  health_log();
+  TestPki pki, other;
+  HttpServer server([](const std::string&) { return http_response(200, "ok"); }, &pki.leaf);
+  auto check = make_check("tls-renewed-ca", CheckType::Https, server.port());
+  check.interval = 50ms;
+  check.host = "health.test";
+  check.ca_file = pki.ca_file;
+  Views views;
+  HealthEngine engine(views.callback());
+  engine.configure(1, {check}, {});
+  REQUIRE(views.wait_check(0, Health::Healthy));
+  const auto before = status_of(engine, "tls-renewed-ca");
+
+  // Same definition, same path, other content: the check is kept (no new start from unknown)
+  // and its next probes trust only the new CA, which did not sign the server's certificate.
+  std::ifstream in(other.ca_file);
+  std::stringstream pem;
+  pem << in.rdbuf();
+  pki.dir.write("ca.pem", pem.str());
+  engine.configure(2, {check}, {});
+  CHECK(views.last()->checks == std::vector<Health>{Health::Healthy});
+  REQUIRE(views.wait_check(0, Health::Unhealthy));
+  const auto after = status_of(engine, "tls-renewed-ca");
+  CHECK(after.transitions == before.transitions + 1);
+  // Both test CAs have the same name: the new one is found as issuer, and its key does not match.
+  CHECK(after.last_reason == "tls: certificate verify failed (certificate signature failure)");
+  CHECK(count_lines("health registry 2: configured checks=1 kept=1 new=0 removed=0") == 1);
+}
+
 TEST_CASE("health: a dns check follows the rcode and the answer of a real responder", "[health]") {
   health_log();
   std::mutex mutex;
