@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <csignal>
+#include <map>
+#include <sstream>
 #include <thread>
 
 #include "integration/harness.h"
@@ -115,15 +117,45 @@ TEST_CASE("policy: HTTP failover follows the primary down and back while queries
   // Cold start: the first answers already follow the probes.
   CHECK(answer(c) == "192.0.2.10");
   QueryLoad load(s.pharos->port());
+  // And dig, as a user would watch it, in a loop for the whole failover and back.
+  std::unique_ptr<Process> dig;
+  const std::string dig_log = s.dir.path() + "/dig.log";
+  if (have_program("dig")) {
+    dig = std::make_unique<Process>(
+        std::vector<std::string>{"sh", "-c",
+                                 "while :; do dig +short +tries=1 +time=2 -p " + std::to_string(s.pharos->port()) +
+                                     " @127.0.0.1 www.example.com A; sleep 0.02; done"},
+        dig_log);
+  }
   a.status = 503;
   CHECK(eventually([&] { return answer(c) == "192.0.2.11"; }));
   // Anti-flap: once failed over, it stays (fall 2 needs two failures; nothing flips back).
   for (int i = 0; i < 20; ++i) CHECK(answer(c) == "192.0.2.11");
+  // dig sees it too (it starts a process per query: give it the time it takes).
+  if (dig) CHECK(eventually([&] { return dig->log().find("192.0.2.11\n") != std::string::npos; }));
   a.status = 200;
   CHECK(eventually([&] { return answer(c) == "192.0.2.10"; }));
+  if (dig) {
+    CHECK(eventually([&] {
+      std::string log = dig->log();
+      return log.size() >= 11 && log.compare(log.size() - 11, 11, "192.0.2.10\n") == 0;
+    }));
+  }
   load.stop();
   CHECK(load.lost == 0);
   CHECK(load.answered > 50);
+  if (dig) {
+    dig->stop();  // sh lets the dig in flight finish, then exits
+    // Every dig got one of the two addresses (a timeout would print ";; connection timed out"),
+    // and both were seen.
+    std::map<std::string, int> seen;
+    std::istringstream lines(dig->log());
+    for (std::string line; std::getline(lines, line);) ++seen[line];
+    INFO(dig->log());
+    CHECK(seen["192.0.2.10"] > 0);
+    CHECK(seen["192.0.2.11"] > 0);
+    CHECK(seen.size() == 2);
+  }
   std::string log = s.log();
   std::string subject = "check web-a 127.0.0.1:" + std::to_string(a.port()) + ": ";
   CHECK(log.find(subject + "healthy -> unhealthy after 2 failures: status 503") != std::string::npos);
