@@ -18,6 +18,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "common/log.h"
+#include "common/sd_notify.h"
 #include "config/config.h"
 #include "control/control_server.h"
 #include "control/ctl.h"
@@ -114,17 +115,24 @@ int cmd_run(const std::string& path) {
   });
   server::Reloader reloader(path, publisher, &engine);
 
+  // Every reload, whoever asks for it, is announced to systemd; READY=1 follows when it is done.
+  auto request_reload = [&reloader](const std::string& reason) {
+    sd::notify(sd::reloading());
+    reloader.request(reason);
+  };
+
   // Signals first: from here on SIGHUP reloads instead of ending the process.
   asio::signal_set signals(control_io, SIGHUP, SIGINT, SIGTERM);
   std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec, int sig) {
     if (ec) return;
     if (sig == SIGHUP) {
       log->info("server: SIGHUP, reloading");
-      reloader.request("SIGHUP");
+      request_reload("SIGHUP");
       signals.async_wait(on_signal);
       return;
     }
     log->info("server: {}, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    sd::notify("STOPPING=1");
     control_io.stop();
   };
   signals.async_wait(on_signal);
@@ -143,16 +151,26 @@ int cmd_run(const std::string& path) {
       std::string reason = "changed:";
       for (const auto& f : changed) reason += " " + f;
       changed.clear();
-      reloader.request(reason);
+      request_reload(reason);
     });
   });
   // The policy records of the running config, for the control API's status (control thread).
   auto records = std::make_shared<const std::vector<config::PolicyRecord>>();
+  // systemd (Type=notify) hears READY=1 once the server answers, and again after each reload.
+  bool serving = false;
+  std::string status;
+  auto tell_systemd = [&] { sd::notify("READY=1\nSTATUS=" + status); };
   reloader.on_reloaded = [&](const config::Config& running, std::vector<std::string> files) {
     auto now = std::make_shared<const std::vector<config::PolicyRecord>>(running.records);
-    asio::post(control_io, [&watcher, &reloader, &records, now = std::move(now), files = std::move(files),
-                         dirs = running.zone_directories] {
+    std::string now_status = "serving " + std::to_string(running.zones.size()) + " zones, " +
+                             std::to_string(running.health_checks.size()) + " health checks, " +
+                             std::to_string(running.records.size()) + " policy records";
+    asio::post(control_io, [&watcher, &reloader, &records, &serving, &status, &tell_systemd, now = std::move(now),
+                            now_status = std::move(now_status), files = std::move(files),
+                            dirs = running.zone_directories] {
       records = now;
+      status = now_status;
+      if (serving) tell_systemd();
       watcher.watch(files, dirs);
       reloader.check();
     });
@@ -178,7 +196,7 @@ int cmd_run(const std::string& path) {
   hooks.records = [&records](const health::EngineStatus& status) {
     return control::describe_records(*records, status);
   };
-  hooks.reload = [&reloader] { reloader.request("control API"); };
+  hooks.reload = [&request_reload] { request_reload("control API"); };
   hooks.version = PHAROS_VERSION;
   control::ControlServer control_server(control_io, cfg->control, std::move(hooks));
   if (auto started = control_server.start(); !started) {
@@ -191,6 +209,9 @@ int cmd_run(const std::string& path) {
     log->critical("server: {}", started.error().message);
     return 1;
   }
+
+  serving = true;
+  tell_systemd();
 
   // Free old snapshots once no worker holds them, here rather than on a worker thread.
   asio::steady_timer collector(control_io);
