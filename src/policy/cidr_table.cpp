@@ -2,51 +2,54 @@
 
 namespace pharos::policy {
 
-namespace {
-inline unsigned bit_at(const uint8_t* addr, unsigned i) { return (addr[i / 8] >> (7 - i % 8)) & 1u; }
-}  // namespace
-
-CidrTable::CidrTable() : nodes_(2) {}
-
-void CidrTable::add(bool v6, const uint8_t* addr, unsigned len, uint32_t value) {
-  uint32_t n = v6 ? 1 : 0;
-  for (unsigned i = 0; i < len; ++i) {
-    unsigned b = bit_at(addr, i);
-    if (nodes_[n].child[b] == kNone) {
-      nodes_[n].child[b] = static_cast<uint32_t>(nodes_.size());
-      nodes_.emplace_back();
+template <class K>
+void CidrTable::Trie<K>::add(K key, unsigned len, uint32_t value) {
+  key &= cidr::top<K>(len);
+  uint32_t n = 0;
+  for (;;) {
+    // Node n's prefix starts `key` and is no longer than it.
+    if (nodes[n].len == len) {
+      nodes[n].value = value;
+      return;
     }
-    n = nodes_[n].child[b];
+    const unsigned b = cidr::bit(key, nodes[n].len);
+    const uint32_t ci = nodes[n].child[b];
+    const uint32_t fresh = static_cast<uint32_t>(nodes.size());
+    if (ci == kNone) {
+      nodes.push_back(Node{key, {kNone, kNone}, value, len});
+      nodes[n].child[b] = fresh;
+      return;
+    }
+    const Node c = nodes[ci];
+    unsigned l = cidr::common(key, c.key);
+    if (l > len) l = len;
+    if (l > c.len) l = c.len;
+    if (l == c.len) {
+      n = ci;
+      continue;
+    }
+    // The new prefix leaves c's path at bit l: a node there takes c's place, with c below it.
+    if (l == len) {
+      Node x{key, {kNone, kNone}, value, len};
+      x.child[cidr::bit(c.key, l)] = ci;
+      nodes.push_back(x);
+    } else {
+      Node x{key & cidr::top<K>(l), {kNone, kNone}, kNone, l};  // a fork: no prefix of its own
+      x.child[cidr::bit(c.key, l)] = ci;
+      x.child[cidr::bit(key, l)] = fresh + 1;
+      nodes.push_back(x);
+      nodes.push_back(Node{key, {kNone, kNone}, value, len});
+    }
+    nodes[n].child[b] = fresh;
+    return;
   }
-  nodes_[n].value = value;
 }
 
-CidrTable::Match CidrTable::lookup(bool v6, const uint8_t* addr, unsigned bits) const {
-  const unsigned width = v6 ? 128 : 32;
-  if (bits > width) bits = width;
-  Match m;
-  uint32_t n = v6 ? 1 : 0;
-  unsigned depth = 0;
-  for (;;) {
-    const Node& node = nodes_[n];
-    if (node.value != kNone) m.value = node.value;
-    if (depth == bits) {
-      // Out of known bits. If more specific prefixes lie below, the answer for this network is
-      // not uniform: say so with a scope one bit longer than what we were given.
-      bool deeper = node.child[0] != kNone || node.child[1] != kNone;
-      m.scope = static_cast<uint8_t>(deeper && depth < width ? depth + 1 : depth);
-      return m;
-    }
-    uint32_t next = node.child[bit_at(addr, depth)];
-    if (next == kNone) {
-      // A leaf: every address sharing these `depth` bits ends here too. Otherwise the next bit
-      // decided that we did not go down the other branch, so it counts as well.
-      const bool leaf = node.child[0] == kNone && node.child[1] == kNone;
-      m.scope = static_cast<uint8_t>(leaf ? depth : depth + 1);
-      return m;
-    }
-    n = next;
-    ++depth;
+void CidrTable::add(bool v6, const uint8_t* addr, unsigned len, uint32_t value) {
+  if (v6) {
+    v6_.add(cidr::key6(addr), len > 128 ? 128 : len, value);
+  } else {
+    v4_.add(cidr::key4(addr), len > 32 ? 32 : len, value);
   }
 }
 
