@@ -42,7 +42,7 @@ struct PolicyEngine {
   void publish() {
     auto& snap = e.snapshot();
     const health::HealthView* v = snap.health && snap.health->registry == snap.policies->registry() ? snap.health.get() : nullptr;
-    snap.standings = std::make_shared<const std::vector<policy::Standing>>(policy::standings(*snap.policies, v));
+    snap.standings = std::make_shared<const policy::Standings>(*snap.policies, v);
   }
   Packet ask(const std::string& name, uint16_t type, const QueryOptions& o = {}) {
     publish();
