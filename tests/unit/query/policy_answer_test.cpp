@@ -69,7 +69,7 @@ TEST_CASE("policy answers: the record's choice replaces the zone's placeholder, 
   CHECK(section(aaaa.get(), LDNS_SECTION_AUTHORITY).size() == 1);
 }
 
-TEST_CASE("policy answers: all down as nodata is NODATA with the SOA; as servfail is SERVFAIL", "[query][policy]") {
+TEST_CASE("policy answers: all down as nodata is NODATA with the SOA, as servfail is SERVFAIL", "[query][policy]") {
   PolicyEngine t;
   t.f.state("a", Health::Unhealthy);
   auto p = t.ask("lb.example.com", LDNS_RR_TYPE_A);
