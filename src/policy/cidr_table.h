@@ -1,9 +1,10 @@
 // Longest-prefix match over IPv4 and IPv6 prefixes on a path-compressed binary trie (PATRICIA):
 // a node per configured prefix and per branching point, so a lookup visits as many nodes as the
 // address passes prefixes or forks, comparing each node's whole prefix at once (one XOR and a
-// count of leading zeros) instead of walking bit by bit. Besides the match it gives the ECS scope
-// (RFC 7871 §7.2.1): how many leading bits of the address decided the answer, so a resolver may
-// cache it for exactly the network that shares it.
+// count of leading zeros) instead of walking bit by bit. For IPv4, the walk through the first
+// 8 bits is done ahead for each first byte (256 entries, kept up to date by add()). Besides the
+// match it gives the ECS scope (RFC 7871 §7.2.1): how many leading bits of the address decided
+// the answer, so a resolver may cache it for exactly the network that shares it.
 #pragma once
 
 #include <bit>
@@ -98,23 +99,43 @@ class CidrTable {
     };
     std::vector<Node> nodes{Node{K{0}}};  // [0] the root: the empty prefix
 
-    void add(K key, unsigned len, uint32_t value);
-    Match lookup(K key, unsigned bits) const;
+    // Returns the node whose value or children changed.
+    uint32_t add(K key, unsigned len, uint32_t value);
+    // The walk from node `from`, which the address starts with, `value` being the longest match
+    // above it; bits at most the width.
+    Match walk(K key, unsigned bits, uint32_t from, uint32_t value) const;
   };
+
+  // Where the IPv4 walk stands after an address's first 8 bits, for each value of them: at
+  // `node` (the deepest within them, `value` the longest match so far), or, when node is kNone,
+  // already done with (value, scope) whatever the rest of the address (8 bits or more known).
+  struct Step {
+    uint32_t node;
+    uint32_t value;
+    uint8_t scope;
+  };
+  void index_first_byte(unsigned byte);
 
   Trie<uint32_t> v4_;
   Trie<U128> v6_;
+  std::vector<Step> first4_;  // by the first byte; empty until an IPv4 prefix is added
 };
 
 inline CidrTable::Match CidrTable::lookup(bool v6, const uint8_t* addr, unsigned bits) const {
-  return v6 ? v6_.lookup(cidr::key6(addr), bits) : v4_.lookup(cidr::key4(addr), bits);
+  if (v6) return v6_.walk(cidr::key6(addr), bits > 128 ? 128 : bits, 0, kNone);
+  const uint32_t key = cidr::key4(addr);
+  if (bits > 32) bits = 32;
+  if (bits < 8 || first4_.empty()) return v4_.walk(key, bits, 0, kNone);
+  const Step& s = first4_[key >> 24];
+  if (s.node == kNone) return Match{s.value, s.scope};
+  return v4_.walk(key, bits, s.node, s.value);
 }
 
 template <class K>
-inline CidrTable::Match CidrTable::Trie<K>::lookup(K key, unsigned bits) const {
-  if (bits > kWidth) bits = kWidth;
+inline CidrTable::Match CidrTable::Trie<K>::walk(K key, unsigned bits, uint32_t from, uint32_t value) const {
   Match m;
-  const Node* n = nodes.data();
+  m.value = value;
+  const Node* n = &nodes[from];
   for (;;) {
     // The address (its first `bits` bits) starts with n's prefix.
     if (n->value != kNone) m.value = n->value;

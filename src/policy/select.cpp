@@ -95,7 +95,7 @@ template <class Put>
   uint32_t pos[kMaxPicks], val[kMaxPicks];  // position pos[t] holds entry val[t]; others hold themselves
   unsigned moved = 0;
   for (uint32_t i = 0; i < k; ++i) {
-    const uint32_t j = i + rng.below(n - i);
+    const uint32_t j = n - i > 1 ? i + rng.below(n - i) : i;
     uint32_t at_i = i, at_j = j;
     unsigned slot = moved;
     for (unsigned t = 0; t < moved; ++t) {

@@ -138,37 +138,45 @@ void near(std::mt19937_64& rng, const uint8_t (*bases)[16], size_t nbases, bool 
 
 TEST_CASE("cidr table: agrees with a bit-by-bit trie on random prefixes and lookups", "[policy]") {
   std::mt19937_64 rng(20261122);
-  for (int round = 0; round < 200; ++round) {
+  auto compare = [&](const CidrTable& t, const BitTrie& ref, const uint8_t (*bases)[16], int round, int q) {
+    const bool v6 = rng() % 3 == 0;
+    const unsigned width = v6 ? 128 : 32;
+    uint8_t a[16];
+    near(rng, bases, 4, v6, a);
+    const unsigned bits = rng() % 2 ? width : static_cast<unsigned>(rng() % (width + 2));  // width + 1: clamped
+    const CidrTable::Match got = t.lookup(v6, a, bits);
+    const CidrTable::Match want = ref.lookup(v6, a, bits);
+    INFO("round " << round << " lookup " << q << " v6 " << v6 << " bits " << bits << " first byte " << int(a[0]));
+    REQUIRE(got.value == want.value);
+    REQUIRE(int(got.scope) == int(want.scope));
+  };
+  for (int round = 0; round < 300; ++round) {
     CidrTable t;
     BitTrie ref;
     uint8_t bases[4][16];
     for (auto& b : bases)
       for (auto& x : b) x = static_cast<uint8_t>(rng());
     const int prefixes = 1 + static_cast<int>(rng() % (round < 100 ? 8 : 64));
+    // From round 200 on, lookups between the adds too: the IPv4 first-byte index must follow.
+    const bool interleave = round >= 200;
     for (int i = 0; i < prefixes; ++i) {
       const bool v6 = rng() % 3 == 0;
       uint8_t a[16];
       near(rng, bases, 4, v6, a);
-      // Lengths cluster where real tables have them, with every length possible.
+      // Lengths cluster where real tables have them, with every length possible, and short
+      // ones often enough to fork within the first byte.
       const unsigned width = v6 ? 128 : 32;
-      const unsigned len = rng() % 4 == 0 ? static_cast<unsigned>(rng() % (width + 1))
-                                          : (v6 ? 32u + 8u * static_cast<unsigned>(rng() % 5) : 8u * static_cast<unsigned>(rng() % 5));
+      const unsigned kind = static_cast<unsigned>(rng() % 4);
+      const unsigned len = kind == 0   ? static_cast<unsigned>(rng() % (width + 1))
+                           : kind == 1 ? static_cast<unsigned>(rng() % 10)
+                                       : (v6 ? 32u + 8u * static_cast<unsigned>(rng() % 5) : 8u * static_cast<unsigned>(rng() % 5));
       const uint32_t value = static_cast<uint32_t>(rng() % 5);
       t.add(v6, a, len, value);
       ref.add(v6, a, len, value);
+      if (interleave)
+        for (int q = 0; q < 20; ++q) compare(t, ref, bases, round, q);
     }
-    for (int q = 0; q < 300; ++q) {
-      const bool v6 = rng() % 3 == 0;
-      const unsigned width = v6 ? 128 : 32;
-      uint8_t a[16];
-      near(rng, bases, 4, v6, a);
-      const unsigned bits = rng() % 2 ? width : static_cast<unsigned>(rng() % (width + 2));  // width + 1: clamped
-      const CidrTable::Match got = t.lookup(v6, a, bits);
-      const CidrTable::Match want = ref.lookup(v6, a, bits);
-      INFO("round " << round << " lookup " << q << " v6 " << v6 << " bits " << bits);
-      REQUIRE(got.value == want.value);
-      REQUIRE(int(got.scope) == int(want.scope));
-    }
+    for (int q = 0; q < 300; ++q) compare(t, ref, bases, round, q);
   }
 }
 
@@ -196,4 +204,17 @@ TEST_CASE("cidr table: by hand, a lone /0 and prefixes that fork and nest", "[po
   CHECK(int(find(t, "10.1.0.0", 20).scope) == 21);  // the /22 and /24 fork at bit 21, below the 20 known
   CHECK(find(t, "10.2.0.0").value == CidrTable::kNone);
   CHECK(int(find(t, "10.2.0.0").scope) == 15);
+  // 9.x leaves 10.x at bit 6; a prefix under 8.x forks there, and 9.x then leaves it at bit 7.
+  CHECK(int(find(t, "9.0.0.1").scope) == 7);
+  add(t, "8.0.0.0", 16, 6);
+  CHECK(int(find(t, "9.0.0.1").scope) == 8);
+  CHECK(find(t, "9.0.0.1").value == CidrTable::kNone);
+  CHECK(find(t, "8.0.9.9").value == 6);
+  // A first prefix below a childless node gives the other side a scope one longer.
+  CidrTable u;
+  add(u, "10.0.0.0", 8, 1);
+  CHECK(int(find(u, "10.128.0.1").scope) == 8);
+  add(u, "10.0.0.0", 9, 2);
+  CHECK(int(find(u, "10.128.0.1").scope) == 9);
+  CHECK(find(u, "10.128.0.1").value == 1);
 }
