@@ -54,10 +54,15 @@ void CidrTable::index_first_byte(unsigned byte) {
     const auto& node = v4_.nodes[n];
     if (node.value != kNone) value = node.value;
     const unsigned d = node.len;
-    if (d == 8) break;  // whether the address ends here depends on how many bits it has
+    const bool children = node.child[0] != kNone || node.child[1] != kNone;
+    if (d == 8) {
+      // With nothing below, the walk ends here however many bits follow; otherwise they decide.
+      if (children) break;
+      first4_[byte] = Step{kNone, value, 8};
+      return;
+    }
     const uint32_t ci = node.child[cidr::bit(key, d)];
     if (ci == kNone) {
-      const bool children = node.child[0] != kNone || node.child[1] != kNone;
       first4_[byte] = Step{kNone, value, static_cast<uint8_t>(d + children)};
       return;
     }

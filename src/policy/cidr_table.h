@@ -108,7 +108,7 @@ class CidrTable {
 
   // Where the IPv4 walk stands after an address's first 8 bits, for each value of them: at
   // `node` (the deepest within them, `value` the longest match so far), or, when node is kNone,
-  // already done with (value, scope) whatever the rest of the address (8 bits or more known).
+  // done: (value, scope) whatever the rest of an address with at least 8 bits known.
   struct Step {
     uint32_t node;
     uint32_t value;
