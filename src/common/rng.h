@@ -3,6 +3,7 @@
 // the same sequence every run.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 
 namespace pharos {
@@ -20,6 +21,7 @@ class Rng {
       z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
       w = z ^ (z >> 31);
     }
+    used_ = kSlackBits;  // the next below() starts a fresh word
   }
 
   uint64_t next() {
@@ -34,13 +36,34 @@ class Rng {
     return result;
   }
 
-  // Uniform in [0, n), n > 0 (Lemire's multiply-shift; the tiny bias for n far below 2^32 is
-  // irrelevant for choosing among answers).
-  uint32_t below(uint32_t n) { return static_cast<uint32_t>(((next() >> 32) * uint64_t{n}) >> 32); }
+  // Uniform in [0, n), n > 0, without division or retry. Lemire's multiply-shift: the high half
+  // of word * n is the draw, and the low half is the unused rest of the word, which the next
+  // draw multiplies again; a fresh generator step is taken once the ranges drawn from one word
+  // could multiply past 2^32 (counted as the sum of their bit widths). Every draw thus keeps at
+  // least 32 bits of slack: its bias is below 2^-32. Picking two answers of a few members costs
+  // one step, not two. (Brackett-Rozinsky and Lemire, "Batched ranged random integer
+  // generation", Software: Practice and Experience, 2024: the same scheme, here without their
+  // exactness check.)
+  uint32_t below(uint32_t n) {
+    const unsigned w = static_cast<unsigned>(std::bit_width(n));
+    if (used_ + w > kSlackBits) {
+      word_ = next();
+      used_ = 0;
+    }
+    used_ += w;
+    const U128 m = static_cast<U128>(word_) * n;
+    word_ = static_cast<uint64_t>(m);
+    return static_cast<uint32_t>(m >> 64);
+  }
 
  private:
+  __extension__ typedef unsigned __int128 U128;
+  static constexpr unsigned kSlackBits = 32;
+
   static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
   uint64_t s_[4];
+  uint64_t word_ = 0;        // what is left of the last word for below()
+  unsigned used_ = kSlackBits;  // bits of range drawn from it
 };
 
 }  // namespace pharos

@@ -25,18 +25,16 @@ size_t skip_name(const uint8_t* p, size_t size, size_t pos) {
 // RFC 7871 §6 and §7.1.1: FAMILY, SOURCE PREFIX-LENGTH, SCOPE PREFIX-LENGTH, ADDRESS.
 bool parse_client_subnet(const uint8_t* d, uint16_t len, Query& q) {
   if (len < 4) return false;
-  uint16_t family = read_u16(d);
-  uint8_t source = d[2];
-  if (family != 1 && family != 2) return false;
-  unsigned max_bits = family == 1 ? 32 : 128;
-  if (source > max_bits || d[3] != 0) return false;
-  unsigned bytes = (source + 7u) / 8u;
-  if (len != 4u + bytes) return false;
-  if (bytes && (source % 8) && (d[4 + bytes - 1] & (0xFFu >> (source % 8)))) return false;
+  const unsigned family = read_u16(d);
+  const unsigned source = d[2];
+  const unsigned max_bits = family == 1 ? 32u : family == 2 ? 128u : 0u;  // 0: no such family
+  const unsigned bytes = (source + 7u) / 8u;
+  if (source > max_bits || max_bits == 0 || d[3] != 0 || len != 4u + bytes) return false;
+  if ((source % 8) && (d[3 + bytes] & (0xFFu >> (source % 8)))) return false;  // bits set past the prefix
   q.ecs_v6 = family == 2;
-  q.ecs_source = source;
+  q.ecs_source = static_cast<uint8_t>(source);
   std::memset(q.ecs_addr, 0, sizeof q.ecs_addr);
-  std::memcpy(q.ecs_addr, d + 4, bytes);
+  copy_short(q.ecs_addr, d + 4, bytes);
   return true;
 }
 

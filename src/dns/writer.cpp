@@ -228,7 +228,11 @@ void MessageWriter::put_opt(uint16_t payload, uint8_t ext_rcode, bool do_bit, co
   if (ecs) {
     write_u16(buf_ + pos_, edns_option::CLIENT_SUBNET);
     write_u16(buf_ + pos_ + 2, ecs_len);
-    std::memcpy(buf_ + pos_ + 4, ecs, ecs_len);
+    if (ecs_len <= 32) {
+      copy_short(buf_ + pos_ + 4, ecs, ecs_len);  // a valid one has at most 4 + 16 bytes
+    } else {
+      std::memcpy(buf_ + pos_ + 4, ecs, ecs_len);
+    }
     buf_[pos_ + 4 + 3] = ecs_scope;
     pos_ += 4u + ecs_len;
   }

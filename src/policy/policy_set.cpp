@@ -37,22 +37,6 @@ uint32_t add_value(std::vector<uint8_t>& values, std::map<std::string, uint32_t>
 
 }  // namespace
 
-const Record* PolicySet::find_slow(const ZoneIndex& zi, uint32_t node, uint16_t type) const {
-  if (zi.served.size() <= 16) {
-    // Most zones have a handful of policy records: a scan beats a binary search.
-    for (const Served& s : zi.served) {
-      if (s.node == node && s.type == type) return &records_[s.record];
-    }
-    return nullptr;
-  }
-  auto it = std::lower_bound(zi.served.begin(), zi.served.end(), std::make_pair(node, type),
-                             [](const Served& s, const std::pair<uint32_t, uint16_t>& k) {
-                               return s.node != k.first ? s.node < k.first : s.type < k.second;
-                             });
-  if (it == zi.served.end() || it->node != node || it->type != type) return nullptr;
-  return &records_[it->record];
-}
-
 PolicySet::Built PolicySet::build(const config::Config& cfg, const zone::ZoneSet& zones, uint64_t registry) {
   auto set = std::make_shared<PolicySet>();
   Built out;
@@ -132,6 +116,7 @@ PolicySet::Built PolicySet::build(const config::Config& cfg, const zone::ZoneSet
     rec.count = static_cast<uint8_t>(r.count);
     rec.max_answers = static_cast<uint8_t>(r.max_answers);
     rec.line = r.line;
+    rec.index = i;
     const std::string origin = places[i].zone ? places[i].zone->origin_text() : ".";
     auto add_member = [&](const config::PolicyMember& m) {
       Member mem{};
@@ -177,6 +162,24 @@ PolicySet::Built PolicySet::build(const config::Config& cfg, const zone::ZoneSet
       for (const config::PolicyMember& m : r.members) add_member(m);
       rec.members = static_cast<uint32_t>(set->members_.size()) - rec.first;
     }
+    // Plain: no nested member, no value twice among the members of one choice.
+    rec.plain = true;
+    auto check_plain = [&](uint32_t first, uint32_t count) {
+      std::vector<uint32_t> seen;
+      for (uint32_t k = 0; k < count; ++k) {
+        const Member& m = set->members_[first + k];
+        if (m.nested != kNone || std::find(seen.begin(), seen.end(), m.value) != seen.end()) rec.plain = false;
+        seen.push_back(m.value);
+      }
+    };
+    if (r.policy == config::Policy::Cidr) {
+      for (uint32_t g = 0; g < rec.group_count; ++g) {
+        const Group& grp = set->groups_[rec.group_first + g];
+        check_plain(grp.first, grp.count);
+      }
+    } else {
+      check_plain(rec.first, rec.members);
+    }
     rec.fallback_first = static_cast<uint32_t>(set->fallback_.size());
     for (const std::string& v : r.fallback) {
       std::string why;
@@ -191,21 +194,31 @@ PolicySet::Built PolicySet::build(const config::Config& cfg, const zone::ZoneSet
   }
 
   // The serving index, per zone.
+  std::vector<std::vector<Served>> served;
   for (uint32_t i = 0; i < cfg.records.size(); ++i) {
     if (!places[i].zone || broken[i]) continue;
     auto zi = std::find_if(set->zones_.begin(), set->zones_.end(),
                            [&](const ZoneIndex& x) { return x.zone == places[i].zone; });
     if (zi == set->zones_.end()) {
-      set->zones_.push_back(ZoneIndex{places[i].zone, std::vector<uint64_t>((places[i].zone->node_count() + 63) / 64), {}});
+      set->zones_.push_back(ZoneIndex{places[i].zone, std::vector<uint64_t>((places[i].zone->node_count() + 63) / 64), {}, 0});
+      served.emplace_back();
       zi = set->zones_.end() - 1;
     }
     uint32_t node = places[i].node;
     zi->bits[node / 64] |= uint64_t{1} << (node % 64);
-    zi->served.push_back(Served{node, cfg.records[i].type, i});
+    served[zi - set->zones_.begin()].push_back(Served{node, cfg.records[i].type, i});
   }
-  for (ZoneIndex& zi : set->zones_) {
-    std::sort(zi.served.begin(), zi.served.end(),
-              [](const Served& a, const Served& b) { return a.node != b.node ? a.node < b.node : a.type < b.type; });
+  for (size_t z = 0; z < set->zones_.size(); ++z) {
+    ZoneIndex& zi = set->zones_[z];
+    size_t size = 2;
+    while (size < 2 * served[z].size()) size *= 2;
+    zi.served.assign(size, Served{});
+    zi.mask = static_cast<uint32_t>(size - 1);
+    for (const Served& s : served[z]) {
+      uint32_t i = slot_of(s.node, s.type, zi.mask);
+      while (zi.served[i].node != kNone) i = (i + 1) & zi.mask;
+      zi.served[i] = s;
+    }
   }
   out.set = std::move(set);
   return out;

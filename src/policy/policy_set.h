@@ -41,6 +41,7 @@ struct Record {
   config::AllDown all_down;
   uint8_t count;        // weighted: members per answer
   uint8_t max_answers;  // multivalue, cidr
+  uint32_t index = 0;   // in the set's records()
   uint32_t first = 0;   // members (not cidr)
   uint32_t members = 0;
   uint32_t fallback_first = 0;  // fallback value offsets
@@ -49,6 +50,9 @@ struct Record {
   uint32_t group_count = 0;
   uint32_t default_group = kNone;
   CidrTable cidr;  // prefix -> group index (relative to group_first)
+  // No nested member, and no value given twice among the members a query chooses from (the
+  // record's, or one cidr group's): a choice never repeats a value, so selection need not check.
+  bool plain = false;
   unsigned line = 0;  // in the config
 };
 
@@ -62,12 +66,17 @@ class PolicySet {
   // that only health views of the same generation are combined with it.
   static Built build(const config::Config& cfg, const zone::ZoneSet& zones, uint64_t registry);
 
-  // The record answering `type` at `node` of `zone`, or null. Cheap when the zone has none.
+  // The record answering `type` at `node` of `zone`, or null. Cheap when the node has none (a
+  // bit per node), and a hash probe when it has.
   const Record* find(const zone::Zone* zone, uint32_t node, uint16_t type) const {
     for (const ZoneIndex& zi : zones_) {
       if (zi.zone != zone) continue;
       if (node / 64 >= zi.bits.size() || !(zi.bits[node / 64] & (uint64_t{1} << (node % 64)))) return nullptr;
-      return find_slow(zi, node, type);
+      for (uint32_t i = slot_of(node, type, zi.mask);; i = (i + 1) & zi.mask) {
+        const Served& s = zi.served[i];
+        if (s.node == node && s.type == type) return &records_[s.record];
+        if (s.node == kNone) return nullptr;
+      }
     }
     return nullptr;
   }
@@ -76,6 +85,7 @@ class PolicySet {
   const Record& record(uint32_t i) const { return records_[i]; }
   const Member& member(uint32_t i) const { return members_[i]; }
   const Group& group(uint32_t i) const { return groups_[i]; }
+  size_t group_count() const { return groups_.size(); }
   uint32_t fallback(uint32_t i) const { return fallback_[i]; }
   // [16-bit length][rdata] at `offset`.
   const uint8_t* value(uint32_t offset) const { return values_.data() + offset; }
@@ -85,16 +95,19 @@ class PolicySet {
 
  private:
   struct Served {
-    uint32_t node;
-    uint16_t type;
-    uint32_t record;
+    uint32_t node = kNone;  // kNone: an empty slot
+    uint16_t type = 0;
+    uint32_t record = 0;
   };
   struct ZoneIndex {
     const zone::Zone* zone;
     std::vector<uint64_t> bits;  // nodes with a policy record
-    std::vector<Served> served;  // sorted by node, type
+    std::vector<Served> served;  // open addressing by (node, type), at most half full
+    uint32_t mask = 0;           // served.size() - 1
   };
-  const Record* find_slow(const ZoneIndex& zi, uint32_t node, uint16_t type) const;
+  static uint32_t slot_of(uint32_t node, uint16_t type, uint32_t mask) {
+    return static_cast<uint32_t>(((uint64_t{node} << 16 | type) * 0x9E3779B97F4A7C15ull) >> 40) & mask;
+  }
 
   std::vector<Record> records_;
   std::vector<Member> members_;

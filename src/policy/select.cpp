@@ -1,6 +1,6 @@
 #include "policy/select.h"
 
-#include <cstring>
+#include <algorithm>
 
 namespace pharos::policy {
 
@@ -9,16 +9,17 @@ namespace {
 using config::AllDown;
 using config::Policy;
 
-constexpr unsigned kMaxDepth = 8;         // nesting (cycles are refused by the config loader)
-constexpr unsigned kMaxCandidates = 256;  // members considered per record
+constexpr unsigned kMaxDepth = 8;  // nesting (cycles are refused by the config loader)
+constexpr unsigned kMaxPicks = 64;  // count and max_answers (the config allows up to 64)
+constexpr unsigned kShortList = 16;  // lists up to this long are scanned, or copied to shuffle
 
 struct Ctx {
   const PolicySet& set;
-  const Standing* standings;  // by member id
+  const Standings& st;
   const Client& client;
   Rng& rng;
   Selection& out;
-  bool ignore_health;  // failing open: answer as if every member were healthy
+  bool open;   // failing open: answer as if every member were healthy
 };
 
 Standing standing_at(const PolicySet& set, const Member& m, const health::HealthView* view, unsigned depth);
@@ -64,95 +65,121 @@ Standing standing_at(const PolicySet& set, const Member& m, const health::Health
   return Standing::Healthy;
 }
 
-void choose(Ctx& c, const Record& r, unsigned depth);
+// The ways to pick from a list. Each hands the entries it picks, at most `limit`, to `put`.
 
-// Adds a chosen member's values: its own, or a nested record's choice.
-void take(Ctx& c, const Member& m, unsigned depth) {
-  if (m.nested != kNone) {
-    if (depth < kMaxDepth) choose(c, c.set.record(m.nested), depth + 1);
+// Every entry (simple, failover).
+template <class Put>
+[[gnu::always_inline]] inline void pick_all(const uint32_t* items, uint32_t n, uint32_t limit, Put&& put) {
+  if (n > limit) n = limit;
+  for (uint32_t i = 0; i < n; ++i) put(items[i]);
+}
+
+// `k` entries, a different random subset in random order each time (multivalue, cidr): a
+// partial Fisher-Yates shuffle. A short list is shuffled in a copy on the stack; a long one is
+// not copied: only the positions moved are remembered (at most one per pick).
+template <class Put>
+[[gnu::always_inline]] inline void pick_random(Rng& rng, const uint32_t* items, uint32_t n, uint32_t k, Put&& put) {
+  if (k > n) k = n;
+  if (k > kMaxPicks) k = kMaxPicks;
+  if (n <= kShortList) {
+    uint32_t a[kShortList];
+    for (uint32_t i = 0; i < n; ++i) a[i] = items[i];
+    for (uint32_t i = 0; i < k; ++i) {
+      const uint32_t j = n - i > 1 ? i + rng.below(n - i) : i;
+      const uint32_t item = a[j];
+      a[j] = a[i];
+      put(item);
+    }
     return;
   }
-  // Equal values share one copy in the set (interned when built), so a pointer compares them.
-  const uint8_t* v = c.set.value(m.value);
-  for (unsigned i = 0; i < c.out.count; ++i) {
-    if (c.out.values[i] == v) return;
-  }
-  if (c.out.count < Selection::kMaxValues) c.out.values[c.out.count++] = v;
-}
-
-// The members of [first, first+count) that may be answered, healthy first: returns how many
-// were put in `idx`. Drained members are never candidates; when failing open, unhealthy ones are.
-unsigned candidates(Ctx& c, uint32_t first, uint32_t count, uint32_t* idx, [[maybe_unused]] unsigned depth) {
-  unsigned n = 0;
-  for (uint32_t i = 0; i < count && n < kMaxCandidates; ++i) {
-    Standing s = c.standings[c.set.member(first + i).id];
-    if (s == Standing::Healthy || (c.ignore_health && s == Standing::Unhealthy)) idx[n++] = first + i;
-  }
-  return n;
-}
-
-// Up to `limit` of the candidates, a different random subset each time (multivalue, cidr).
-void take_random(Ctx& c, uint32_t* idx, unsigned n, unsigned limit, unsigned depth) {
-  if (limit > n) limit = n;
-  for (unsigned i = 0; i < limit; ++i) {
-    unsigned j = i + c.rng.below(n - i);
-    std::swap(idx[i], idx[j]);
-    take(c, c.set.member(idx[i]), depth);
-  }
-}
-
-// Weighted choice of `count` distinct members, probability weight/total; weight-0 members only
-// when no member with weight is a candidate, then all equally (Route 53's rule).
-void take_weighted(Ctx& c, uint32_t* idx, unsigned n, unsigned count, unsigned depth) {
-  unsigned weighted = 0;
-  for (unsigned i = 0; i < n; ++i) {
-    if (c.set.member(idx[i]).weight > 0) idx[weighted++] = idx[i];
-  }
-  const bool equal = weighted == 0;
-  if (!equal) n = weighted;
-  for (unsigned k = 0; k < count && n > 0; ++k) {
-    uint32_t total = 0;
-    for (unsigned i = 0; i < n; ++i) total += equal ? 1 : c.set.member(idx[i]).weight;
-    uint32_t r = c.rng.below(total);
-    unsigned pick = 0;
-    for (; pick + 1 < n; ++pick) {
-      uint32_t w = equal ? 1 : c.set.member(idx[pick]).weight;
-      if (r < w) break;
-      r -= w;
+  uint32_t pos[kMaxPicks], val[kMaxPicks];  // position pos[t] holds entry val[t]; others hold themselves
+  unsigned moved = 0;
+  for (uint32_t i = 0; i < k; ++i) {
+    const uint32_t j = n - i > 1 ? i + rng.below(n - i) : i;
+    uint32_t at_i = i, at_j = j;
+    unsigned slot = moved;
+    for (unsigned t = 0; t < moved; ++t) {
+      if (pos[t] == j) {
+        at_j = val[t];
+        slot = t;
+      }
+      if (pos[t] == i) at_i = val[t];
     }
-    take(c, c.set.member(idx[pick]), depth);
-    idx[pick] = idx[--n];
+    // Swap positions i and j; i is never read again, so only j's new entry is kept.
+    pos[slot] = j;
+    val[slot] = at_i;
+    if (slot == moved) ++moved;
+    put(items[at_j]);
   }
 }
 
-// Applies the record's policy to the candidates; false when there are none (all down).
-bool apply(Ctx& c, const Record& r, unsigned depth) {
-  uint32_t idx[kMaxCandidates];
+// The first entry whose running sum exceeds `r` (r below the last sum).
+inline uint32_t find_sum(const uint32_t* sums, uint32_t n, uint32_t r) {
+  if (n <= kShortList) {
+    uint32_t i = 0;
+    while (sums[i] <= r) ++i;
+    return i;
+  }
+  return static_cast<uint32_t>(std::upper_bound(sums, sums + n, r) - sums);
+}
+
+// `k` distinct entries, each drawn with probability weight / (sum of the weights not drawn yet),
+// as Route 53 does (weighted). Each pick is one draw below the remaining sum, moved past the
+// weight ranges already drawn (kept in order), then a search of the running sums.
+template <class Put>
+[[gnu::always_inline]] inline void pick_weighted(Rng& rng, const uint32_t* items, const uint32_t* sums, uint32_t n,
+                                                 uint32_t k, Put&& put) {
+  if (k > n) k = n;
+  if (k > kMaxPicks) k = kMaxPicks;
+  uint32_t from[kMaxPicks], width[kMaxPicks];  // ranges drawn, [from, from + width), by from
+  unsigned drawn = 0;
+  uint32_t left = sums[n - 1];
+  for (uint32_t p = 0; p < k; ++p) {
+    uint32_t r = rng.below(left);
+    for (unsigned t = 0; t < drawn && r >= from[t]; ++t) r += width[t];
+    const uint32_t i = find_sum(sums, n, r);
+    put(items[i]);
+    if (p + 1 == k) break;
+    const uint32_t lo = i ? sums[i - 1] : 0;
+    unsigned t = drawn++;
+    for (; t > 0 && from[t - 1] > lo; --t) {
+      from[t] = from[t - 1];
+      width[t] = width[t - 1];
+    }
+    from[t] = lo;
+    width[t] = sums[i] - lo;
+    left -= sums[i] - lo;
+  }
+}
+
+// Applies the record's policy to its list, handing at most `limit` entries to `put`; false when
+// the list is empty (all down).
+template <class Put>
+[[gnu::always_inline]] inline bool apply(Ctx& c, const Record& r, uint32_t limit, Put&& put) {
+  const uint32_t* items = c.st.items();
   switch (r.policy) {
-    case Policy::Simple:
+    case Policy::Simple: {
       // Every value, no health.
-      for (uint32_t i = 0; i < r.members; ++i) take(c, c.set.member(r.first + i), depth);
-      return true;
-    case Policy::Weighted: {
-      unsigned n = candidates(c, r.first, r.members, idx, depth);
-      if (n == 0) return false;
-      take_weighted(c, idx, n, r.count, depth);
+      const Standings::List& l = c.st.record_list(r.index, false);
+      pick_all(items + l.first, l.count, limit, put);
       return true;
     }
     case Policy::Failover: {
-      unsigned n = candidates(c, r.first, r.members, idx, depth);
-      if (n == 0) return false;
-      uint8_t best = 255;
-      for (unsigned i = 0; i < n; ++i) best = std::min(best, c.set.member(idx[i]).tier);
-      for (unsigned i = 0; i < n; ++i) {
-        if (c.set.member(idx[i]).tier == best) take(c, c.set.member(idx[i]), depth);
-      }
+      const Standings::List& l = c.st.record_list(r.index, c.open);
+      if (l.count == 0) return false;
+      pick_all(items + l.first, l.count, limit, put);
+      return true;
+    }
+    case Policy::Weighted: {
+      const Standings::List& l = c.st.record_list(r.index, c.open);
+      if (l.count == 0) return false;
+      pick_weighted(c.rng, items + l.first, c.st.sums() + l.first, l.count, std::min<uint32_t>(r.count, limit), put);
       return true;
     }
     case Policy::Multivalue: {
-      unsigned n = candidates(c, r.first, r.members, idx, depth);
-      if (n == 0) return false;
-      take_random(c, idx, n, r.max_answers, depth);
+      const Standings::List& l = c.st.record_list(r.index, c.open);
+      if (l.count == 0) return false;
+      pick_random(c.rng, items + l.first, l.count, std::min<uint32_t>(r.max_answers, limit), put);
       return true;
     }
     case Policy::Cidr: {
@@ -166,10 +193,9 @@ bool apply(Ctx& c, const Record& r, unsigned depth) {
       // The matched group, then the default group.
       for (uint32_t group : {g, r.default_group}) {
         if (group == CidrTable::kNone) continue;
-        const Group& grp = c.set.group(r.group_first + group);
-        unsigned n = candidates(c, grp.first, grp.count, idx, depth);
-        if (n == 0) continue;
-        take_random(c, idx, n, r.max_answers, depth);
+        const Standings::List& l = c.st.group_list(r.group_first + group, c.open);
+        if (l.count == 0) continue;
+        pick_random(c.rng, items + l.first, l.count, std::min<uint32_t>(r.max_answers, limit), put);
         return true;
       }
       return false;
@@ -178,15 +204,35 @@ bool apply(Ctx& c, const Record& r, unsigned depth) {
   return false;
 }
 
+void choose(Ctx& c, const Record& r, unsigned depth);
+
+// Adds a list entry, in general: its value unless already chosen, or a nested record's choice.
+void take(Ctx& c, uint32_t item, unsigned depth) {
+  if (item & Standings::kNestedItem) {
+    if (depth < kMaxDepth) choose(c, c.set.record(item & ~Standings::kNestedItem), depth + 1);
+    return;
+  }
+  // Equal values share one copy in the set (interned when built), so a pointer compares them.
+  const uint8_t* v = c.set.value(item);
+  for (unsigned i = 0; i < c.out.count; ++i) {
+    if (c.out.values[i] == v) return;
+  }
+  if (c.out.count < Selection::kMaxValues) c.out.values[c.out.count++] = v;
+}
+
+bool apply_any(Ctx& c, const Record& r, unsigned depth) {
+  return apply(c, r, 0xFFFFFFFFu, [&](uint32_t item) { take(c, item, depth); });
+}
+
 void choose(Ctx& c, const Record& r, unsigned depth) {
-  if (apply(c, r, depth)) return;
+  if (apply_any(c, r, depth)) return;
   // Nothing healthy: the record's all-down rule.
   switch (r.all_down) {
     case AllDown::FailOpen: {
-      const bool was = c.ignore_health;
-      c.ignore_health = true;
-      if (!apply(c, r, depth) && depth == 0) c.out.outcome = Selection::Outcome::NoData;  // everything drained
-      c.ignore_health = was;
+      const bool was = c.open;
+      c.open = true;
+      if (!apply_any(c, r, depth) && depth == 0) c.out.outcome = Selection::Outcome::NoData;  // everything drained
+      c.open = was;
       return;
     }
     case AllDown::NoData:
@@ -209,27 +255,94 @@ Standing standing(const PolicySet& set, const Member& m, const health::HealthVie
   return standing_at(set, m, view, 0);
 }
 
-std::vector<Standing> standings(const PolicySet& set, const health::HealthView* view) {
-  std::vector<Standing> out(set.member_keys().size(), Standing::Healthy);
-  for (uint32_t i = 0; i < out.size(); ++i) out[i] = standing_at(set, set.member(i), view, 0);
-  return out;
+Standings::Standings(const PolicySet& set, const health::HealthView* view) {
+  members_.resize(set.member_keys().size());
+  for (uint32_t i = 0; i < members_.size(); ++i) members_[i] = standing_at(set, set.member(i), view, 0);
+  records_ = static_cast<uint32_t>(set.records().size());
+  lists_.resize(2 * (records_ + set.group_count()));
+  std::vector<uint32_t> cand;
+  auto build = [&](uint32_t pool, Policy policy, uint32_t first, uint32_t count) {
+    for (unsigned open = 0; open < 2; ++open) {
+      cand.clear();
+      for (uint32_t i = 0; i < count; ++i) {
+        const Standing s = members_[set.member(first + i).id];
+        if (policy == Policy::Simple || s == Standing::Healthy || (open && s == Standing::Unhealthy))
+          cand.push_back(first + i);
+      }
+      if (policy == Policy::Failover && !cand.empty()) {
+        uint8_t best = 255;
+        for (uint32_t m : cand) best = std::min(best, set.member(m).tier);
+        std::erase_if(cand, [&](uint32_t m) { return set.member(m).tier != best; });
+      }
+      // Route 53: weight-0 members only when no member with a weight is a candidate, then equally.
+      bool weights = false;
+      if (policy == Policy::Weighted) {
+        weights = std::any_of(cand.begin(), cand.end(), [&](uint32_t m) { return set.member(m).weight > 0; });
+        if (weights) std::erase_if(cand, [&](uint32_t m) { return set.member(m).weight == 0; });
+      }
+      List& l = lists_[2 * pool + open];
+      l.first = static_cast<uint32_t>(items_.size());
+      l.count = static_cast<uint32_t>(cand.size());
+      uint32_t sum = 0;
+      for (uint32_t m : cand) {
+        const Member& mem = set.member(m);
+        items_.push_back(mem.nested != kNone ? kNestedItem | mem.nested : mem.value);
+        sum += weights ? mem.weight : 1;
+        sums_.push_back(sum);
+      }
+    }
+  };
+  for (uint32_t r = 0; r < records_; ++r) {
+    const Record& rec = set.record(r);
+    if (rec.policy != Policy::Cidr) {
+      build(r, rec.policy, rec.first, rec.members);
+      continue;
+    }
+    for (uint32_t g = 0; g < rec.group_count; ++g) {
+      const Group& grp = set.group(rec.group_first + g);
+      build(records_ + rec.group_first + g, Policy::Cidr, grp.first, grp.count);
+    }
+  }
 }
+
+Standings standings(const PolicySet& set, const health::HealthView* view) { return Standings(set, view); }
 
 void select(const PolicySet& set, const Record& record, const health::HealthView* view, const Client& client, Rng& rng,
             Selection& out) {
-  std::vector<Standing> s = standings(set, view);
-  select(set, record, s.data(), client, rng, out);
+  select(set, record, Standings(set, view), client, rng, out);
 }
 
-void select(const PolicySet& set, const Record& record, const Standing* standings, const Client& client, Rng& rng,
+namespace {
+
+// The general way: nested records, values given twice, and the all-down rules.
+[[gnu::noinline]] void select_general(const PolicySet& set, const Record& record, const Standings& standings,
+                                      const Client& client, Rng& rng, Selection& out) {
+  Ctx c{set, standings, client, rng, out, false};
+  choose(c, record, 0);
+  if (out.outcome == Selection::Outcome::Answer && out.count == 0) out.outcome = Selection::Outcome::NoData;
+}
+
+}  // namespace
+
+void select(const PolicySet& set, const Record& record, const Standings& standings, const Client& client, Rng& rng,
             Selection& out) {
   out.outcome = Selection::Outcome::Answer;
   out.ttl = record.ttl;
   out.count = 0;
   out.scope = 0;
-  Ctx c{set, standings, client, rng, out, false};
-  choose(c, record, 0);
-  if (out.outcome == Selection::Outcome::Answer && out.count == 0) out.outcome = Selection::Outcome::NoData;
+  if (record.plain) {
+    // Each entry is a value, and no two are equal: straight into the selection, at most a full
+    // one. (This context stays local, so the compiler may keep it in registers.)
+    Ctx c{set, standings, client, rng, out, false};
+    const uint8_t* base = set.value(0);
+    unsigned n = 0;
+    if (apply(c, record, Selection::kMaxValues, [&](uint32_t item) { out.values[n++] = base + item; })) {
+      out.count = n;
+      if (n == 0) out.outcome = Selection::Outcome::NoData;
+      return;
+    }
+  }
+  select_general(set, record, standings, client, rng, out);
 }
 
 }  // namespace pharos::policy

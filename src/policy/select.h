@@ -42,12 +42,51 @@ enum class Standing : uint8_t { Healthy, Unhealthy, Drained };
 // A member with neither check nor nesting is healthy. `view` may be null: nothing probed yet.
 Standing standing(const PolicySet& set, const Member& m, const health::HealthView* view);
 
-// Every member's standing under `view`, by member id. Computed once per health change or reload
-// (by the publisher, off the query path), so that a query reads one byte per member.
-std::vector<Standing> standings(const PolicySet& set, const health::HealthView* view);
+// Everything selection needs from a health view, computed once per health change or reload (by
+// the publisher, off the query path), so that a query reads a short list instead of every
+// member's standing. Per pool (a record's members, or one cidr group), twice — counting health,
+// and failing open (every member not drained) — the members a query chooses from, in member
+// order, already narrowed by the policy:
+//   simple      every member, health ignored
+//   failover    the candidates of the lowest tier that has any
+//   weighted    the candidates with a weight, or all of them equally when none has one; each
+//               with the running sum of the weights (1 each when equal), for one draw and a search
+//   multivalue, cidr group: the candidates
+// An empty list means nothing to answer from: the all-down rule applies.
+class Standings {
+ public:
+  // An entry of a list: a value offset in the set, or kNestedItem | nested record index.
+  static constexpr uint32_t kNestedItem = 0x80000000u;
+  struct List {
+    uint32_t first = 0;  // in items() and sums()
+    uint32_t count = 0;
+  };
 
-// Chooses `record`'s answer given every member's standing (from standings()).
-void select(const PolicySet& set, const Record& record, const Standing* standings, const Client& client, Rng& rng,
+  Standings() = default;
+  Standings(const PolicySet& set, const health::HealthView* view);
+
+  Standing member(uint32_t id) const { return members_[id]; }
+  size_t members() const { return members_.size(); }
+
+  // A record's list (not for cidr), and a cidr group's (`group` counted over the whole set).
+  const List& record_list(uint32_t record, bool open) const { return lists_[2 * record + open]; }
+  const List& group_list(uint32_t group, bool open) const { return lists_[2 * (records_ + group) + open]; }
+  const uint32_t* items() const { return items_.data(); }
+  const uint32_t* sums() const { return sums_.data(); }
+
+ private:
+  std::vector<Standing> members_;  // by member id
+  uint32_t records_ = 0;
+  std::vector<List> lists_;        // [2 * pool + open]: pools are the records, then the groups
+  std::vector<uint32_t> items_;
+  std::vector<uint32_t> sums_;     // running weight sums, parallel to items_ (weighted lists)
+};
+
+// Every member's standing and every pool's list under `view` (see Standings).
+Standings standings(const PolicySet& set, const health::HealthView* view);
+
+// Chooses `record`'s answer given the standings (from standings()).
+void select(const PolicySet& set, const Record& record, const Standings& standings, const Client& client, Rng& rng,
             Selection& out);
 // The same, computing the standings from `view` first (tests, tools; allocates).
 void select(const PolicySet& set, const Record& record, const health::HealthView* view, const Client& client, Rng& rng,

@@ -63,7 +63,7 @@ bool has_entry_at(const AnswerPlan& plan, const RRset* r, const policy::Record* 
 // What a query needs to choose a policy record's answer.
 struct Chooser {
   const policy::PolicySet* set;  // null: the snapshot has no policy records
-  const policy::Standing* standings;
+  const policy::Standings* standings;
   const policy::Client& client;
   Rng& rng;
 
@@ -74,7 +74,7 @@ struct Chooser {
   const policy::Selection* choose(const policy::Record& r, AnswerPlan& plan) const {
     if (plan.selections == AnswerPlan::kMaxSelections) return nullptr;
     policy::Selection& sel = plan.selection[plan.selections++];
-    policy::select(*set, r, standings, client, rng, sel);
+    policy::select(*set, r, *standings, client, rng, sel);
     if (r.type == type::CNAME && sel.count > 1) sel.count = 1;  // a name has one canonical name
     if (sel.scope > plan.ecs_scope) plan.ecs_scope = sel.scope;
     return &sel;
@@ -175,7 +175,7 @@ void resolve(const Snapshot& s, const dns::Query& q, Transport transport, const 
   uint8_t chain_offsets[dns::kMaxLabels + 1];
   const policy::PolicySet* policies =
       s.policies && !s.policies->empty() && s.standings ? s.policies.get() : nullptr;
-  const Chooser ch{policies, policies ? s.standings->data() : nullptr, client, rng};
+  const Chooser ch{policies, policies ? s.standings.get() : nullptr, client, rng};
 
   for (unsigned hop = 0;; ++hop) {
     Zone::Lookup found = z->lookup(c.name, c.len, c.labels, c.offsets, c.hash, ds);

@@ -28,9 +28,10 @@ struct Snapshot {
   // nothing probed yet). The view is of the same registry generation as the policies.
   std::shared_ptr<const policy::PolicySet> policies;
   std::shared_ptr<const health::HealthView> health;
-  // Every policy member's standing under `health`, by member id (policy::standings), computed
-  // when the snapshot is made so that a query reads one byte per member. Null: no policies.
-  std::shared_ptr<const std::vector<policy::Standing>> standings;
+  // How every policy member stands under `health`, and what each pool answers from
+  // (policy::standings), computed when the snapshot is made so that a query reads a short list.
+  // Null: no policies.
+  std::shared_ptr<const policy::Standings> standings;
   uint64_t generation = 0;  // increases with every publish
 };
 

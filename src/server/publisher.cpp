@@ -21,9 +21,8 @@ void Publisher::publish_locked() {
   auto s = std::make_shared<query::Snapshot>(*base_);
   const bool matches = view_ && s->policies && s->policies->registry() == view_->registry;
   s->health = matches ? view_ : nullptr;
-  s->standings = s->policies ? std::make_shared<const std::vector<policy::Standing>>(
-                                   policy::standings(*s->policies, s->health.get()))
-                             : nullptr;
+  s->standings =
+      s->policies ? std::make_shared<const policy::Standings>(*s->policies, s->health.get()) : nullptr;
   store_.publish(std::move(s));
 }
 

@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
     }
   }
   snap->health = view;
-  snap->standings = std::make_shared<const std::vector<policy::Standing>>(policy::standings(*built.set, view.get()));
+  snap->standings = std::make_shared<const policy::Standings>(*built.set, view.get());
   auto q = test::make_query(argv[2], dns::type_from_text(argv[3]), o);
   query::QueryProcessor proc;
   std::vector<uint8_t> out(65535);

@@ -29,9 +29,9 @@ inline const std::string kZone =
 
 class Fixture {
  public:
-  // `yaml`: the health_checks and records sections.
-  explicit Fixture(const std::string& yaml) {
-    dir_.write("example.com.zone", kZone);
+  // `yaml`: the health_checks and records sections; `zone`: example.com's zone file.
+  explicit Fixture(const std::string& yaml, const std::string& zone = kZone) {
+    dir_.write("example.com.zone", zone);
     auto cfg = dir_.load("zones:\n  - origin: example.com\n    file: example.com.zone\n" + yaml);
     if (!cfg) FAIL(cfg.error().message);
     cfg_ = std::move(*cfg);

@@ -110,7 +110,7 @@ TEST_CASE("policy weighted: probability weight / sum over the healthy members", 
   }
 }
 
-TEST_CASE("policy weighted: all weights 0 share equally; count answers distinct members", "[policy]") {
+TEST_CASE("policy weighted: all weights 0 share equally, and count answers distinct members", "[policy]") {
   Fixture f(kChecks + R"(records:
   - {name: www.example.com, policy: weighted, members: [{value: 192.0.2.10, weight: 0}, {value: 192.0.2.11, weight: 0}, {value: 192.0.2.12, weight: 0}]}
   - {name: lb.example.com, policy: weighted, count: 2, members: [{value: 192.0.2.20, weight: 5}, {value: 192.0.2.21, weight: 1}, {value: 192.0.2.22, weight: 1, check: a}]}
@@ -193,7 +193,7 @@ TEST_CASE("policy multivalue: up to max_answers healthy members, a different sub
   CHECK(f.pick("lb.example.com. A", rng).values.size() == 2);
 }
 
-TEST_CASE("policy cidr: longest prefix picks the group, else the default; ECS scope", "[policy]") {
+TEST_CASE("policy cidr: longest prefix picks the group, else the default, with the ECS scope", "[policy]") {
   Fixture f(kChecks + R"(records:
   - name: geo.example.com
     policy: cidr
@@ -310,7 +310,7 @@ TEST_CASE("policy all-down rules: fail_open, nodata, servfail, fallback", "[poli
   CHECK(f.pick("api.example.com. AAAA").sorted() == "2001:db8::1");
 }
 
-TEST_CASE("policy overrides: up, down and drain beat the check; drained stays out even failing open", "[policy]") {
+TEST_CASE("policy overrides: up, down and drain beat the check, and drained stays out even failing open", "[policy]") {
   Fixture f(kChecks + R"(records:
   - {name: www.example.com, policy: failover, members: [{value: 192.0.2.10, tier: 0, check: a}, {value: 192.0.2.11, tier: 1, check: b}]}
   - {name: lb.example.com, policy: multivalue, members: [{value: 192.0.2.20, check: a}, {value: 192.0.2.21, check: b}]}
@@ -362,4 +362,240 @@ TEST_CASE("policy selection: the same seed gives the same answers", "[policy]") 
   }
   CHECK(a == b);
   CHECK(a != c);
+}
+
+namespace {
+
+// The probability of each ordered pick of `count` of `weights` (by index, as text "0 2 ..."),
+// drawing without replacement with probability weight / remaining sum.
+std::map<std::string, double> ordered_odds(const std::vector<int>& weights, size_t count) {
+  std::map<std::string, double> odds;
+  std::vector<size_t> order;
+  std::vector<bool> used(weights.size(), false);
+  auto walk = [&](auto&& self, double p, int left) -> void {
+    if (order.size() == count) {
+      std::string key;
+      for (size_t i : order) key += (key.empty() ? "" : " ") + std::to_string(i);
+      odds[key] += p;
+      return;
+    }
+    for (size_t i = 0; i < weights.size(); ++i) {
+      if (used[i]) continue;
+      used[i] = true;
+      order.push_back(i);
+      self(self, p * weights[i] / left, left - weights[i]);
+      order.pop_back();
+      used[i] = false;
+    }
+  };
+  int total = 0;
+  for (int w : weights) total += w;
+  walk(walk, 1.0, total);
+  return odds;
+}
+
+}  // namespace
+
+TEST_CASE("policy weighted: count > 1 draws without replacement, each pick by weight among the rest", "[policy]") {
+  Fixture f(kChecks + R"(records:
+  - {name: lb.example.com, policy: weighted, count: 3, members: [{value: 192.0.2.0, weight: 1}, {value: 192.0.2.1, weight: 2}, {value: 192.0.2.2, weight: 3}, {value: 192.0.2.3, weight: 4}]}
+  - {name: www.example.com, policy: weighted, count: 2, members: [{value: 192.0.2.0, weight: 5}, {value: 192.0.2.1, weight: 1}, {value: 192.0.2.2, weight: 1}]}
+)");
+  REQUIRE(f.errors.empty());
+  struct Row {
+    const char* id;
+    std::vector<int> weights;
+    size_t count;
+  };
+  for (const Row& r : {Row{"lb.example.com. A", {1, 2, 3, 4}, 3}, Row{"www.example.com. A", {5, 1, 1}, 2}}) {
+    INFO(r.id);
+    const int n = 100000;
+    Rng rng(31);
+    std::map<std::string, int> seen;
+    for (int i = 0; i < n; ++i) {
+      auto p = f.pick(r.id, rng);
+      REQUIRE(p.values.size() == r.count);
+      std::string key;
+      for (const auto& v : p.values) key += (key.empty() ? "" : " ") + v.substr(v.rfind('.') + 1);
+      ++seen[key];
+    }
+    auto odds = ordered_odds(r.weights, r.count);
+    CHECK(seen.size() == odds.size());
+    for (const auto& [key, p] : odds) {
+      INFO("order " << key << " expected " << p * n);
+      CHECK(seen[key] == Approx(p * n).epsilon(0.1));
+    }
+  }
+}
+
+TEST_CASE("policy weighted and multivalue: long member lists (search and shuffle without a copy)", "[policy]") {
+  std::string weighted, multi;
+  int total = 0;
+  for (int i = 1; i <= 40; ++i) {
+    weighted += std::string(i > 1 ? ", " : "") + "{value: 192.0.2." + std::to_string(i) + ", weight: " + std::to_string(i % 5) + "}";
+    multi += std::string(i > 1 ? ", " : "") + "192.0.2." + std::to_string(i);
+    total += i % 5;
+  }
+  Fixture f(kChecks + "records:\n  - {name: www.example.com, policy: weighted, members: [" + weighted +
+            "]}\n  - {name: lb.example.com, policy: multivalue, max_answers: 8, members: [" + multi + "]}\n");
+  REQUIRE(f.errors.empty());
+  const int n = 80000;
+  auto h = histogram(f, "www.example.com. A", n);
+  for (int i = 1; i <= 40; ++i) {
+    INFO("member " << i << " weight " << i % 5);
+    const double want = double(n) * (i % 5) / total;
+    if (want == 0) CHECK(h.count("192.0.2." + std::to_string(i)) == 0);
+    else CHECK(h["192.0.2." + std::to_string(i)] == Approx(want).epsilon(0.1));
+  }
+  Rng rng(4);
+  std::map<std::string, int> in, first;
+  std::set<std::string> subsets;
+  const int m = 20000;
+  for (int i = 0; i < m; ++i) {
+    auto p = f.pick("lb.example.com. A", rng);
+    REQUIRE(p.values.size() == 8);
+    REQUIRE(std::set<std::string>(p.values.begin(), p.values.end()).size() == 8);
+    for (const auto& v : p.values) ++in[v];
+    ++first[p.values[0]];
+    subsets.insert(p.sorted());
+  }
+  CHECK(subsets.size() > m / 2);
+  REQUIRE(in.size() == 40);
+  for (const auto& [v, count] : in) CHECK(count == Approx(m * 8 / 40.0).epsilon(0.06));  // each in 1 of 5 answers
+  REQUIRE(first.size() == 40);
+  for (const auto& [v, count] : first) CHECK(count == Approx(m / 40.0).epsilon(0.2));  // and first as often as any
+}
+
+TEST_CASE("policy selection: a value given twice, or a nested record, is answered once (not plain)", "[policy]") {
+  Fixture f(kChecks + R"(records:
+  - {name: www.example.com, policy: multivalue, members: [192.0.2.1, 192.0.2.1, 192.0.2.2]}
+  - {name: lb.example.com, policy: multivalue, members: [192.0.2.1, 192.0.2.2, 192.0.2.3]}
+  - {id: pool, policy: multivalue, members: [192.0.2.1, 192.0.2.2]}
+  - {name: api.example.com, type: A, policy: multivalue, members: [{record: pool}, 192.0.2.2, 192.0.2.3]}
+  - name: geo.example.com
+    policy: cidr
+    groups:
+      - {cidr: [10.0.0.0/8], members: [192.0.2.1, 192.0.2.2]}
+      - {default: true, members: [192.0.2.1, 192.0.2.3]}
+)");
+  REQUIRE(f.errors.empty());
+  CHECK_FALSE(f.record("www.example.com. A").plain);
+  CHECK(f.record("lb.example.com. A").plain);
+  CHECK_FALSE(f.record("api.example.com. A").plain);
+  CHECK(f.record("geo.example.com. A").plain);  // a value in two groups: only one group answers
+  Rng rng(8);
+  for (int i = 0; i < 50; ++i) {
+    auto p = f.pick("www.example.com. A", rng);
+    CHECK(p.values.size() == 2);
+    CHECK(p.sorted() == "192.0.2.1 192.0.2.2");
+    auto a = f.pick("api.example.com. A", rng);
+    CHECK(std::set<std::string>(a.values.begin(), a.values.end()).size() == a.values.size());
+    CHECK(a.values.size() >= 2);
+  }
+}
+
+TEST_CASE("policy standings: each pool's list, counting health and failing open", "[policy]") {
+  Fixture f(kChecks + R"(records:
+  - name: www.example.com
+    policy: failover
+    members:
+      - {value: 192.0.2.10, tier: 0, check: a}
+      - {value: 192.0.2.11, tier: 0, check: b}
+      - {value: 192.0.2.12, tier: 1, check: c}
+  - name: lb.example.com
+    policy: weighted
+    members:
+      - {value: 192.0.2.20, weight: 3, check: a}
+      - {value: 192.0.2.21, weight: 0, check: b}
+      - {value: 192.0.2.22, weight: 2, check: c}
+      - {value: 192.0.2.23, weight: 0, check: d}
+  - name: geo.example.com
+    policy: cidr
+    groups:
+      - {cidr: [10.0.0.0/8], members: [{value: 192.0.2.30, check: a}, {value: 192.0.2.31, check: b}]}
+      - {default: true, members: [{value: 192.0.2.32, check: c}]}
+)");
+  REQUIRE(f.errors.empty());
+  // Each list as "value:sum ...".
+  auto show = [&](const Standings& st, const Standings::List& l) {
+    std::string s;
+    for (uint32_t i = 0; i < l.count; ++i) {
+      s += (s.empty() ? "" : " ") + Fixture::text(1, f.set->value(st.items()[l.first + i])) + ":" +
+           std::to_string(st.sums()[l.first + i]);
+    }
+    return s;
+  };
+  const Record& www = f.record("www.example.com. A");
+  const Record& lb = f.record("lb.example.com. A");
+  const Record& geo = f.record("geo.example.com. A");
+  struct Row {
+    Health a, b, c, d;
+    const char *www, *www_open, *lb, *lb_open, *geo0, *geo0_open;
+  };
+  const Row rows[] = {
+      {U, U, U, U, "192.0.2.10:1 192.0.2.11:2", "192.0.2.10:1 192.0.2.11:2", "192.0.2.20:3 192.0.2.22:5",
+       "192.0.2.20:3 192.0.2.22:5", "192.0.2.30:1 192.0.2.31:2", "192.0.2.30:1 192.0.2.31:2"},
+      {D, U, U, U, "192.0.2.11:1", "192.0.2.10:1 192.0.2.11:2", "192.0.2.22:2", "192.0.2.20:3 192.0.2.22:5",
+       "192.0.2.31:1", "192.0.2.30:1 192.0.2.31:2"},
+      // The weighted members with a weight down: the weight-0 ones, equally.
+      {D, U, D, U, "192.0.2.11:1", "192.0.2.10:1 192.0.2.11:2", "192.0.2.21:1 192.0.2.23:2", "192.0.2.20:3 192.0.2.22:5",
+       "192.0.2.31:1", "192.0.2.30:1 192.0.2.31:2"},
+      {D, D, U, D, "192.0.2.12:1", "192.0.2.10:1 192.0.2.11:2", "192.0.2.22:2", "192.0.2.20:3 192.0.2.22:5", "",
+       "192.0.2.30:1 192.0.2.31:2"},
+      {D, D, D, D, "", "192.0.2.10:1 192.0.2.11:2", "", "192.0.2.20:3 192.0.2.22:5", "", "192.0.2.30:1 192.0.2.31:2"},
+  };
+  for (const Row& r : rows) {
+    f.states({{"a", r.a}, {"b", r.b}, {"c", r.c}, {"d", r.d}});
+    INFO("a=" << int(r.a) << " b=" << int(r.b) << " c=" << int(r.c) << " d=" << int(r.d));
+    Standings st(*f.set, f.view.get());
+    CHECK(show(st, st.record_list(www.index, false)) == r.www);
+    CHECK(show(st, st.record_list(www.index, true)) == r.www_open);
+    CHECK(show(st, st.record_list(lb.index, false)) == r.lb);
+    CHECK(show(st, st.record_list(lb.index, true)) == r.lb_open);
+    CHECK(show(st, st.group_list(geo.group_first, false)) == r.geo0);
+    CHECK(show(st, st.group_list(geo.group_first, true)) == r.geo0_open);
+  }
+  // Drained members are in neither list.
+  f.states({{"a", U}, {"b", U}, {"c", U}, {"d", U}});
+  f.override_member("www.example.com. A", "192.0.2.10", Override::Drain);
+  Standings st(*f.set, f.view.get());
+  CHECK(show(st, st.record_list(www.index, false)) == "192.0.2.11:1");
+  CHECK(show(st, st.record_list(www.index, true)) == "192.0.2.11:1");
+  CHECK(st.member(f.set->member(www.first).id) == Standing::Drained);
+}
+
+TEST_CASE("policy set: find() knows every served (name, type) among many, and nothing else", "[policy]") {
+  std::string zone = kZone, records = "records:\n";
+  for (int i = 0; i < 60; ++i) {
+    const std::string name = "n" + std::to_string(i) + ".example.com";
+    zone += "n" + std::to_string(i) + " A 192.0.2.1\n";
+    records += "  - {name: " + name + ", members: [192.0.2.2]}\n";
+    if (i % 3 == 0) records += "  - {name: " + name + ", type: AAAA, members: [\"2001:db8::2\"]}\n";
+    if (i % 7 == 0) records += "  - {name: " + name + ", type: TXT, members: [\"\\\"x\\\"\"]}\n";
+  }
+  Fixture f(kChecks + records, zone);
+  REQUIRE(f.errors.empty());
+  auto place = [&](const std::string& name) {
+    std::vector<uint8_t> wire;
+    dns::name_from_text(name, wire);
+    uint8_t offsets[dns::kMaxLabels + 1];
+    unsigned labels = dns::index_labels(wire.data(), offsets);
+    uint64_t hash = dns::hash_bytes(wire.data(), wire.size());
+    const zone::Zone* z = f.zones()->find(wire.data(), wire.size(), labels, offsets, hash);
+    REQUIRE(z);
+    auto found = z->lookup(wire.data(), wire.size(), labels, offsets, hash, false);
+    REQUIRE(found.node);
+    return std::make_pair(z, z->index_of(*found.node));
+  };
+  for (int i = 0; i < 60; ++i) {
+    const std::string name = "n" + std::to_string(i) + ".example.com.";
+    INFO(name);
+    auto [z, node] = place(name);
+    CHECK(f.set->find(z, node, 1) == &f.record(name + " A"));
+    CHECK(f.set->find(z, node, 28) == (i % 3 == 0 ? &f.record(name + " AAAA") : nullptr));
+    CHECK(f.set->find(z, node, 16) == (i % 7 == 0 ? &f.record(name + " TXT") : nullptr));
+    CHECK(f.set->find(z, node, 15) == nullptr);
+  }
+  auto [z, node] = place("ns1.example.com.");
+  CHECK(f.set->find(z, node, 1) == nullptr);
 }

@@ -42,7 +42,7 @@ struct PolicyEngine {
   void publish() {
     auto& snap = e.snapshot();
     const health::HealthView* v = snap.health && snap.health->registry == snap.policies->registry() ? snap.health.get() : nullptr;
-    snap.standings = std::make_shared<const std::vector<policy::Standing>>(policy::standings(*snap.policies, v));
+    snap.standings = std::make_shared<const policy::Standings>(*snap.policies, v);
   }
   Packet ask(const std::string& name, uint16_t type, const QueryOptions& o = {}) {
     publish();
@@ -69,7 +69,7 @@ TEST_CASE("policy answers: the record's choice replaces the zone's placeholder, 
   CHECK(section(aaaa.get(), LDNS_SECTION_AUTHORITY).size() == 1);
 }
 
-TEST_CASE("policy answers: all down as nodata is NODATA with the SOA; as servfail is SERVFAIL", "[query][policy]") {
+TEST_CASE("policy answers: all down as nodata is NODATA with the SOA, as servfail is SERVFAIL", "[query][policy]") {
   PolicyEngine t;
   t.f.state("a", Health::Unhealthy);
   auto p = t.ask("lb.example.com", LDNS_RR_TYPE_A);
