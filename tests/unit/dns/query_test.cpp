@@ -159,7 +159,7 @@ TEST_CASE("query: malformed packets map to drop or FORMERR", "[dns]") {
   }
 }
 
-TEST_CASE("query: EDNS version 1 is BADVERS; other opcodes are NOTIMP", "[dns]") {
+TEST_CASE("query: EDNS version 1 is BADVERS, other opcodes are NOTIMP", "[dns]") {
   dns::Query q;
   auto p = test::make_query("example.com", 1);
   p[p.size() - 5] = 1;  // version

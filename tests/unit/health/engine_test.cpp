@@ -206,7 +206,7 @@ TEST_CASE("health: engine runs on a thread named pharos-health and stops it", "[
   CHECK(wait_until([&] { return engine_threads().count(tid) == 0; }, 5s));
 }
 
-TEST_CASE("health: engine gives every check a first verdict; wait_initial_round returns once all have one",
+TEST_CASE("health: engine gives every check a first verdict, wait_initial_round returns once all have one",
           "[health]") {
   health_log();
   TcpListener up;
@@ -238,7 +238,7 @@ TEST_CASE("health: engine gives every check a first verdict; wait_initial_round 
         std::vector<Health>{Health::Healthy, Health::Unhealthy, Health::Healthy, Health::Healthy, Health::Healthy});
 }
 
-TEST_CASE("health: wait_initial_round is bounded by its limit; an unanswered check stays unknown", "[health]") {
+TEST_CASE("health: wait_initial_round is bounded by its limit, an unanswered check stays unknown", "[health]") {
   health_log();
   TcpListener up;
   FullBacklog never;
@@ -964,7 +964,7 @@ TEST_CASE("health: a failure changes the published view within the worst-case de
 
 // ---- concurrency -------------------------------------------------------------------------------
 
-TEST_CASE("health: the publish callback may call back into the engine; views still arrive in order", "[health]") {
+TEST_CASE("health: the publish callback may call back into the engine, views still arrive in order", "[health]") {
   health_log();
   // All of these are touched on the engine thread only, and read here after configure()
   // returned (which synchronizes with it).
@@ -993,7 +993,7 @@ TEST_CASE("health: the publish callback may call back into the engine; views sti
   CHECK(statuses == 2);
 }
 
-TEST_CASE("health: configure, overrides and status from several threads; views in order", "[health]") {
+TEST_CASE("health: configure, overrides and status from several threads, views in order", "[health]") {
   health_log();
   TcpListener up;
   ClosedPort down;

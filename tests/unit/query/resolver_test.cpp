@@ -273,7 +273,7 @@ TEST_CASE("resolver: MX, SRV and NS targets in the zone get their addresses as a
   CHECK(additional(ns) == std::vector<std::string>{"ns1.example.com.\t3600\tin\ta\t192.0.2.53"});
 }
 
-TEST_CASE("resolver: ANY is minimal (RFC 8482); complete over TCP on request", "[query]") {
+TEST_CASE("resolver: ANY is minimal (RFC 8482), complete over TCP on request", "[query]") {
   Engine e = make_engine();
   // One RRset: the first by type at the apex is NS, with its two records.
   const std::vector<std::string> ns{"example.com.\t3600\tin\tns\tns1.example.com.",
@@ -290,7 +290,7 @@ TEST_CASE("resolver: ANY is minimal (RFC 8482); complete over TCP on request", "
   CHECK(authority(ent).size() == 1);
 }
 
-TEST_CASE("resolver: the longest matching zone answers; others are REFUSED", "[query]") {
+TEST_CASE("resolver: the longest matching zone answers, others are REFUSED", "[query]") {
   Engine e = make_engine();
   auto child = e.ask("www.child.example.com", LDNS_RR_TYPE_A);
   CHECK(ldns_pkt_aa(child.get()));
@@ -303,7 +303,7 @@ TEST_CASE("resolver: the longest matching zone answers; others are REFUSED", "[q
   CHECK(rcode_name(root.get()) == "REFUSED");
 }
 
-TEST_CASE("resolver: the question is echoed with the client's case; names are matched without it",
+TEST_CASE("resolver: the question is echoed with the client's case, names are matched without it",
           "[query]") {
   Engine e = make_engine();
   auto q = make_query("WwW.ExAmPlE.CoM", LDNS_RR_TYPE_A);

@@ -54,7 +54,7 @@ TEST_CASE("zone: empty non-terminals are created up to the apex", "[zone]") {
   CHECK_FALSE(find(*z, "x.example.com."));
 }
 
-TEST_CASE("zone: cuts are found at the topmost delegation; glue lives below them", "[zone]") {
+TEST_CASE("zone: cuts are found at the topmost delegation, glue lives below them", "[zone]") {
   auto z = must_load("example.com", kHead + "sub NS ns.sub\nns.sub A 192.0.2.5\ndeep.sub NS ns.sub\n");
   const zone::Node* sub = find(*z, "sub.example.com.");
   const zone::Node* glue = find(*z, "ns.sub.example.com.");
@@ -74,7 +74,7 @@ TEST_CASE("zone: wildcards are linked from their parent", "[zone]") {
   CHECK(dns::name_to_text(z->name(z->node(parent->wildcard))) == "*.dyn.example.com.");
 }
 
-TEST_CASE("zone: duplicate records are dropped; differing TTLs use the lowest, with a warning", "[zone]") {
+TEST_CASE("zone: duplicate records are dropped, differing TTLs use the lowest, with a warning", "[zone]") {
   auto l = load_zone_text("example.com", kHead + "www 300 A 192.0.2.2\nwww 300 A 192.0.2.2\nwww 100 A 192.0.2.3\n");
   REQUIRE(l.zone);
   const zone::RRset* a = l.zone->rrset(*find(*l.zone, "www.example.com."), dns::type::A);
@@ -176,7 +176,7 @@ TEST_CASE("zone: additional-data targets point at in-zone nodes with addresses",
   CHECK(t[1] == zone::kNone);
 }
 
-TEST_CASE("zone set: longest suffix wins; DS at an apex goes to the parent", "[zone]") {
+TEST_CASE("zone set: longest suffix wins, DS at an apex goes to the parent", "[zone]") {
   auto parent = must_load("example.com", kHead);
   auto child = must_load("a.example.com",
                          "$ORIGIN a.example.com.\n$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n");
