@@ -95,6 +95,7 @@ class Http1Sink final : public ResponseSink {
 
   asio::awaitable<error_code> send_head(const http::response_header<>& res, bool has_body,
                                         std::optional<uint64_t> length) override {
+    if (w_.shared().closing.load(std::memory_order_relaxed)) keep_alive_ = false;
     has_body = has_body && !head_only_;
     framing_ = !has_body ? Framing::None : length ? Framing::Length : version_ >= 11 ? Framing::Chunked : Framing::Close;
     if (framing_ == Framing::Close) keep_alive_ = false;
@@ -135,6 +136,7 @@ class Http1Sink final : public ResponseSink {
   }
 
   asio::awaitable<error_code> send_local(unsigned status, std::string_view body, std::string_view extra = {}) override {
+    if (w_.shared().closing.load(std::memory_order_relaxed)) keep_alive_ = false;
     write_simple_response(version_, status, body, keep_alive_, head_only_, extra, head_);
     status_ = status;
     started_ = true;
@@ -250,6 +252,7 @@ asio::awaitable<void> session(Worker& w, Stream& stream, ConnTrack& track, const
   std::string host;
   std::string file;
   bool first = true;
+  bool linger_close = false;  // the client may still be sending: linger before closing
   for (;;) {
     std::shared_ptr<const WorkerView> view = w.view();
     if (!view || !view->state) break;
@@ -293,6 +296,7 @@ asio::awaitable<void> session(Worker& w, Stream& stream, ConnTrack& track, const
     };
     // A response of our own that ends the connection (the rest of the request is not read).
     auto refuse = [&](unsigned status, std::string_view body) -> asio::awaitable<void> {
+      linger_close = true;
       sink.configure(p.is_header_done() ? p.get().version() : 11, false, false);
       co_await sink.send_local(status, body);
       log_access(status, nullptr, -1, sink.bytes());
@@ -344,6 +348,7 @@ asio::awaitable<void> session(Worker& w, Stream& stream, ConnTrack& track, const
         co_await sink.send_local(status, body);
       }
       log_access(sink.status(), nullptr, -1, sink.bytes());
+      linger_close = !p.is_done();
       if (!sink.keep_alive()) break;
       continue;
     }
@@ -374,6 +379,7 @@ asio::awaitable<void> session(Worker& w, Stream& stream, ConnTrack& track, const
         co_await sink.send_local(safe ? 301 : 308, "moved to https\n", location);
       }
       log_access(sink.status(), nullptr, -1, sink.bytes());
+      linger_close = !p.is_done();
       if (!sink.keep_alive()) break;
       continue;
     }
@@ -416,6 +422,13 @@ asio::awaitable<void> session(Worker& w, Stream& stream, ConnTrack& track, const
     ProxyOutcome out = co_await forward(w, *view, preq, sink, *scratch.s);
     log_access(out.status ? out.status : sink.status(), out.member, out.upstream_us, out.bytes);
     if (!sink.keep_alive() || !out.complete) break;
+  }
+  if (linger_close) {
+    stream.shutdown_send();
+    auto view = w.view();
+    const auto limit = view && view->state ? std::min(view->state->cfg.timeouts.client_header, std::chrono::milliseconds(2000))
+                                           : std::chrono::milliseconds(2000);
+    co_await linger(stream.socket(), stream.deadline(), limit);
   }
 }
 

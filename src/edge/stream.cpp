@@ -52,7 +52,24 @@ void DeadlineList::expire(SteadyClock::time_point now) {
   }
 }
 
+asio::awaitable<void> linger(tcp::socket& socket, Deadline& deadline, std::chrono::milliseconds limit) {
+  constexpr size_t kMaxDrop = 1 << 20;
+  deadline.arm(limit);
+  char buf[4096];
+  size_t dropped = 0;
+  while (dropped < kMaxDrop && !deadline.expired) {
+    auto [ec, n] = co_await socket.async_read_some(asio::buffer(buf), kUse);
+    if (ec) break;
+    dropped += n;
+  }
+}
+
 // ---- plain ------------------------------------------------------------------------------------
+
+void PlainStream::shutdown_send() {
+  error_code ignored;
+  socket_.shutdown(tcp::socket::shutdown_send, ignored);
+}
 
 asio::awaitable<IoResult> PlainStream::read_some(asio::mutable_buffer b) {
   if (deadline_.expired) co_return IoResult{asio::error::timed_out, 0};
@@ -186,6 +203,14 @@ asio::awaitable<error_code> TlsStream::write(std::span<const asio::const_buffer>
     if (auto ec = co_await write_one(static_cast<const char*>(b.data()), b.size())) co_return ec;
   }
   co_return error_code{};
+}
+
+void TlsStream::shutdown_send() {
+  ERR_clear_error();
+  SSL_shutdown(ssl_);
+  ERR_clear_error();
+  error_code ignored;
+  socket_.shutdown(tcp::socket::shutdown_send, ignored);
 }
 
 asio::awaitable<void> TlsStream::shutdown() {

@@ -73,6 +73,11 @@ class DeadlineGuard {
 
 using IoResult = std::pair<error_code, size_t>;
 
+// After a response that ends the connection while the client may still be sending (an error
+// before its body was read): stop sending, then read and drop what arrives for up to `limit`,
+// so that closing does not reset the connection before the client has read the response.
+asio::awaitable<void> linger(tcp::socket& socket, Deadline& deadline, std::chrono::milliseconds limit);
+
 class PlainStream {
  public:
   explicit PlainStream(tcp::socket socket) : socket_(std::move(socket)) {}
@@ -81,6 +86,7 @@ class PlainStream {
   asio::awaitable<error_code> wait_readable();
   asio::awaitable<error_code> write(std::span<const asio::const_buffer> buffers);
   asio::awaitable<void> shutdown();  // FIN, then close
+  void shutdown_send();
   tcp::socket& socket() { return socket_; }
   Deadline& deadline() { return deadline_; }
   static constexpr bool kTls = false;
@@ -104,6 +110,7 @@ class TlsStream {
   asio::awaitable<error_code> wait_readable();
   asio::awaitable<error_code> write(std::span<const asio::const_buffer> buffers);
   asio::awaitable<void> shutdown();  // close_notify (not waiting for the peer's), then close
+  void shutdown_send();              // close_notify and FIN; the socket stays open for linger()
   tcp::socket& socket() { return socket_; }
   Deadline& deadline() { return deadline_; }
   SSL* ssl() { return ssl_; }
