@@ -254,17 +254,22 @@ asio::awaitable<void> session(Worker& w, Stream& stream, ConnTrack& track, const
   bool first = true;
   bool linger_close = false;  // the client may still be sending: linger before closing
   for (;;) {
-    std::shared_ptr<const WorkerView> view = w.view();
-    if (!view || !view->state) break;
-    const config::EdgeConfig& cfg = view->state->cfg;
     track.idle = true;
     if (in.size() == 0) {
       if (w.shared().closing.load(std::memory_order_relaxed)) break;
       in.shrink_to_fit();  // an idle connection holds no read buffer
-      stream.deadline().arm(first ? cfg.timeouts.client_header : cfg.timeouts.client_idle);
+      const auto& idle_view = w.view();
+      if (!idle_view || !idle_view->state) break;
+      const auto& t = idle_view->state->cfg.timeouts;
+      stream.deadline().arm(first ? t.client_header : t.client_idle);
       error_code ec = co_await stream.wait_readable();
       if (ec) break;
     }
+    // The state as it is now (a reload may have come while the connection was idle), held for
+    // the whole request.
+    std::shared_ptr<const WorkerView> view = w.view();
+    if (!view || !view->state) break;
+    const config::EdgeConfig& cfg = view->state->cfg;
     track.idle = false;
     first = false;
     const auto t0 = SteadyClock::now();
