@@ -572,3 +572,18 @@ TEST_CASE("edge: a config with only an edge section runs no DNS; checkconf check
   CHECK(contains(out, "does not match the certificate"));
   CHECK(contains(out, "exit=1"));
 }
+
+TEST_CASE("edge: a config with both roles runs DNS and the edge side by side", "[integration][edge]") {
+  Edge e;
+  e.certificate("a", "a.test", "DNS:a.test");
+  Backend web("web");
+  e.start(head() + one_pool(web) + "server:\n  listen: [\"127.0.0.1:0\"]\n  workers: 1\nzones:\n  - origin: example.com\n"
+                                   "    file: " + pharos::test::source_dir() + "/zones/example.com.zone\n");
+  auto port = e.process().wait_for_log(R"(listening address=127\.0\.0\.1:(\d+))");
+  REQUIRE(port);
+  pharos::test::DnsClient dns(static_cast<uint16_t>(std::stoi(*port)));
+  auto reply = dns.query("example.com", LDNS_RR_TYPE_SOA);
+  REQUIRE(reply);
+  CHECK(pharos::test::rcode_name(reply.get()) == "NOERROR");
+  CHECK(backend_of(e.client()->get("a.test", "/")) == "web");
+}
