@@ -23,6 +23,8 @@
 #include "control/control_server.h"
 #include "control/ctl.h"
 #include "control/wire.h"
+#include "edge/cert_store.h"
+#include "edge/edge_server.h"
 #include "health/engine.h"
 #include "policy/policy_set.h"
 #include "server/file_watcher.h"
@@ -77,6 +79,19 @@ int cmd_checkconf(const std::string& path) {
   }
   for (const auto& w : cfg->warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
   bool ok = true;
+  // Edge certificates: each must load and match its key. A missing file is only a warning, so
+  // that a config can be checked where its keys are not (CI, another machine).
+  for (const auto& c : cfg->edge.certificates) {
+    bool missing = false;
+    auto checked = edge::check_certificate(c, missing);
+    if (checked) continue;
+    if (missing) {
+      std::fprintf(stderr, "warning: edge certificate %s (not checked)\n", checked.error().message.c_str());
+    } else {
+      std::fprintf(stderr, "%s\n", error_at(path, c.line, "edge certificate " + checked.error().message).message.c_str());
+      ok = false;
+    }
+  }
   std::vector<std::shared_ptr<const zone::Zone>> zones;
   for (const auto& z : cfg->zones) {
     auto loaded = check_zone(z.origin, z.file, false);
@@ -89,8 +104,13 @@ int cmd_checkconf(const std::string& path) {
   auto built = policy::PolicySet::build(*cfg, set, 1);
   for (const auto& e : built.errors) std::fprintf(stderr, "%s\n", e.c_str());
   if (!built.errors.empty()) return 1;
-  std::printf("%s: OK (%zu zones, %zu health checks, %zu policy records)\n", path.c_str(), cfg->zones.size(),
+  std::printf("%s: OK (%zu zones, %zu health checks, %zu policy records", path.c_str(), cfg->zones.size(),
               cfg->health_checks.size(), cfg->records.size());
+  if (cfg->edge.enabled) {
+    std::printf(", edge: %zu certificates, %zu routes, %zu pools", cfg->edge.certificates.size(),
+                cfg->edge.routes.size(), cfg->edge.pools.size());
+  }
+  std::printf(")\n");
   return 0;
 }
 
@@ -109,8 +129,21 @@ int cmd_run(const std::string& path) {
   asio::io_context control_io(1);
   server::SnapshotStore store;
   server::Publisher publisher(store);
-  // Health checks run on their own thread; every change of a check's state publishes a snapshot.
-  health::HealthEngine engine([&publisher](std::shared_ptr<const health::HealthView> v) {
+  // The edge role, when the config has an edge section. Its certificates are checked before
+  // anything starts; a reload that drops the section leaves it running (restart to stop it).
+  std::unique_ptr<edge::EdgeServer> edge;
+  if (cfg->edge.enabled) {
+    edge = std::make_unique<edge::EdgeServer>(cfg->edge);
+    if (auto prepared = edge->prepare(*cfg, 0); !prepared) {
+      log->critical("{}", prepared.error().message);
+      return 1;
+    }
+  }
+  const bool dns = cfg->dns;
+  // Health checks run on their own thread; every change of a check's state publishes a snapshot
+  // (and reaches the edge's pools).
+  health::HealthEngine engine([&publisher, &edge](std::shared_ptr<const health::HealthView> v) {
+    if (edge) edge->publish_health(v);
     publisher.publish_health(std::move(v));
   });
   server::Reloader reloader(path, publisher, &engine);
@@ -128,6 +161,15 @@ int cmd_run(const std::string& path) {
     if (sig == SIGHUP) {
       log->info("server: SIGHUP, reloading");
       request_reload("SIGHUP");
+      signals.async_wait(on_signal);
+      return;
+    }
+    // SIGTERM drains the edge first (its health endpoint fails, then it stops accepting and
+    // lets requests finish); a second SIGTERM, or SIGINT, stops at once.
+    if (sig == SIGTERM && edge && !edge->draining()) {
+      log->info("server: SIGTERM, draining the edge");
+      sd::notify("STOPPING=1");
+      edge->drain(control_io, [&control_io] { control_io.stop(); });
       signals.async_wait(on_signal);
       return;
     }
@@ -160,11 +202,20 @@ int cmd_run(const std::string& path) {
   bool serving = false;
   std::string status;
   auto tell_systemd = [&] { sd::notify("READY=1\nSTATUS=" + status); };
-  reloader.on_reloaded = [&](const config::Config& running, std::vector<std::string> files) {
+  reloader.on_reloaded = [&](const config::Config& running, std::vector<std::string> files, uint64_t registry) {
+    if (edge) {
+      edge->apply(running, registry);
+      for (std::string& f : edge->files()) files.push_back(std::move(f));
+    }
+    if (running.dns != dns) log->warn("config {}: the dns role starts or stops on restart only", path);
     auto now = std::make_shared<const std::vector<config::PolicyRecord>>(running.records);
-    std::string now_status = "serving " + std::to_string(running.zones.size()) + " zones, " +
-                             std::to_string(running.health_checks.size()) + " health checks, " +
-                             std::to_string(running.records.size()) + " policy records";
+    std::string now_status = "serving ";
+    if (dns) {
+      now_status += std::to_string(running.zones.size()) + " zones, " + std::to_string(running.records.size()) +
+                    " policy records, ";
+    }
+    if (edge) now_status += "edge with " + std::to_string(running.edge.routes.size()) + " routes, ";
+    now_status += std::to_string(running.health_checks.size()) + " health checks";
     asio::post(control_io, [&watcher, &reloader, &records, &serving, &status, &tell_systemd, now = std::move(now),
                             now_status = std::move(now_status), files = std::move(files),
                             dirs = running.zone_directories] {
@@ -205,9 +256,17 @@ int cmd_run(const std::string& path) {
   }
 
   server::Server server(cfg->server, store);
-  if (auto started = server.start(); !started) {
-    log->critical("server: {}", started.error().message);
-    return 1;
+  if (dns) {
+    if (auto started = server.start(); !started) {
+      log->critical("server: {}", started.error().message);
+      return 1;
+    }
+  }
+  if (edge) {
+    if (auto started = edge->start(); !started) {
+      log->critical("{}", started.error().message);
+      return 1;
+    }
   }
 
   serving = true;
@@ -225,6 +284,7 @@ int cmd_run(const std::string& path) {
 
   control_io.run();
   control_server.stop();
+  if (edge) edge->stop();
   server.stop();
   log->info("server: stopped");
   return 0;

@@ -298,7 +298,7 @@ Config Loader::load(const YAML::Node& root) {
   Config config;
   config.path = path_;
   unsigned zones_line = 0;
-  bool have_server = false;
+  bool have_server = false, have_zones = false, have_records = false, have_edge = false;
   if (!root.IsNull()) {
     if (!root.IsMap()) fail(line_of(root), "top level: expected a mapping, got " + describe(root));
     for (const Entry& e : entries(root, "at top level",
@@ -309,16 +309,21 @@ Config Loader::load(const YAML::Node& root) {
       } else if (e.name == "zones") {
         load_zones(e, config);
         zones_line = e.key_line;
+        have_zones = true;
       } else if (e.name == "log") {
         load_log(e, config.log);
       } else if (e.name == "health_checks") {
         load_health_checks(e, config.health_checks);
       } else if (e.name == "records") {
         load_records(e, config.records);
+        have_records = true;
       } else if (e.name == "control") {
         load_control(e, config.control);
+      } else if (e.name == "edge") {
+        load_edge(e, config.edge);
+        have_edge = true;
       } else {
-        // edge, metrics: sections that later features will define. Accepted with a warning so
+        // metrics: a section that a later feature will define. Accepted with a warning so
         // that newer configs do not break this loader.
         config.warnings.push_back(
             error_at(path_, e.key_line, "section " + quote(e.name) + " is not supported by this version and is ignored")
@@ -327,8 +332,11 @@ Config Loader::load(const YAML::Node& root) {
     }
   }
   if (!have_server) load_server(Entry{}, config.server);  // defaults
+  // A config with an edge section and nothing of the dns role runs the edge alone.
+  config.dns = have_server || have_zones || have_records || !have_edge;
   cross_check(config);
-  if (config.zones.empty()) {
+  cross_check_edge(config);
+  if (config.dns && config.zones.empty()) {
     config.warnings.push_back(zones_line ? error_at(path_, zones_line, "no zones configured").message
                                          : path_ + ": no zones configured");
   }

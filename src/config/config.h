@@ -143,6 +143,86 @@ struct ControlConfig {
   std::string token;            // bearer token; required when `listen` is not loopback
 };
 
+// ---- edge ------------------------------------------------------------------------------------
+
+// How a pool picks a member for a request, among its members that are up.
+enum class Balance : uint8_t { RoundRobin, LeastConnections, IpHash, Weighted };
+
+// One certificate and its key, PEM files read again on every reload (certbot's live/<name>/
+// fullchain.pem and privkey.pem work as they are).
+struct EdgeCertificate {
+  std::string cert_file;           // the certificate, then its chain
+  std::string key_file;            // its private key (ECDSA or RSA)
+  std::vector<std::string> hosts;  // SNI names it answers for; empty: the names in the certificate
+  unsigned line = 0;
+};
+
+struct EdgeMember {
+  ListenAddress address;  // numeric address and port of an app server
+  unsigned weight = 1;    // weighted and least_connections: 1..1000
+  std::string check;      // a health check (health_checks) that must pass; empty: none
+  unsigned line = 0;
+};
+
+struct EdgePool {
+  std::string name;
+  Balance balance = Balance::RoundRobin;
+  std::vector<EdgeMember> members;
+  // Passive health: `max_fails` failures (connect errors, timeouts, fail_status answers) within
+  // `fail_timeout` take a member out for `fail_timeout`. 0 turns passive checks off.
+  unsigned max_fails = 1;
+  std::chrono::milliseconds fail_timeout{10000};
+  std::vector<StatusRange> fail_status{StatusRange{500, 599}};
+  unsigned line = 0;
+};
+
+// Requests whose Host matches one of `hosts` (exact, or "*.example.com" for one more label; empty:
+// any host) and whose path starts with `path` go to `pool`. The longest matching path wins; an
+// exact host beats a wildcard, which beats a route for any host.
+struct EdgeRoute {
+  std::vector<std::string> hosts;  // lowercase
+  std::string path = "/";
+  std::string pool;
+  unsigned line = 0;
+};
+
+struct EdgeTimeouts {
+  std::chrono::milliseconds client_header{10000};     // TLS handshake, and a request's line and headers
+  std::chrono::milliseconds client_body{60000};       // a request's body
+  std::chrono::milliseconds client_idle{60000};       // keep-alive: waiting for the next request
+  std::chrono::milliseconds client_send{60000};       // each write to the client
+  std::chrono::milliseconds upstream_connect{5000};   // connecting to a member
+  std::chrono::milliseconds upstream_response{60000}; // the response's headers, and each read of its body
+  std::chrono::milliseconds upstream_idle{1000};      // keep an idle upstream connection this long
+};
+
+struct EdgeLimits {
+  size_t header_bytes = 16 * 1024;           // request line and headers (431 above)
+  size_t body_bytes = 1024 * 1024;           // request body (413 above)
+  unsigned max_connections = 10000;          // client connections, across workers
+  unsigned upstream_idle_per_member = 32;    // idle keep-alive connections kept per member and worker
+};
+
+// The TLS-terminating reverse proxy. Off unless the config has an `edge` section.
+struct EdgeConfig {
+  bool enabled = false;
+  unsigned workers = 0;  // 0: one per core
+  std::vector<ListenAddress> https_listen;
+  std::vector<EdgeCertificate> certificates;  // the first is the default (no or unknown SNI)
+  std::vector<ListenAddress> http_listen;     // redirects to https, ACME challenges, health
+  std::string acme_webroot;                   // serves /.well-known/acme-challenge/ from here; empty: off
+  std::vector<EdgeRoute> routes;              // in file order
+  std::vector<EdgePool> pools;                // sorted by name
+  EdgeTimeouts timeouts;
+  EdgeLimits limits;
+  std::chrono::milliseconds drain_delay{5000};     // SIGTERM: health fails this long before we stop accepting
+  std::chrono::milliseconds drain_timeout{30000};  // then requests in flight get this long to finish
+  std::string health_path = "/_pharos/health";
+  bool trust_forwarded = false;       // keep (append to) X-Forwarded-* / Forwarded from clients
+  std::string access_log = "stderr";  // "stderr", "off" or a file path
+  unsigned line = 0;
+};
+
 struct LogConfig {
   std::string level = "info";  // trace, debug, info, warn, error, critical, off
 };
@@ -155,6 +235,10 @@ struct Config {
   std::vector<HealthCheck> health_checks;  // sorted by name
   std::vector<PolicyRecord> records;       // in file order
   ControlConfig control;
+  EdgeConfig edge;
+  // Whether the dns role runs: the config has a server, zones or records section, or no edge
+  // section (a config with only an edge section runs the edge alone).
+  bool dns = true;
   LogConfig log;
   std::vector<std::string> warnings;  // non-fatal findings as "file:line: reason", for the caller to log
 };
@@ -164,6 +248,9 @@ Result<Config> load_config(const std::string& path);
 
 // Parses a duration such as "500ms", "10s", "2m", "1h" or a bare number of seconds.
 bool parse_duration(const std::string& text, std::chrono::milliseconds& out);
+
+// Parses a size such as "16384", "16k", "1m" (k, m, g: powers of 1024).
+bool parse_size(const std::string& text, uint64_t& out);
 
 // Parses "127.0.0.1:53", "[::1]:5353", "::1" (port defaults to `default_port`), "0.0.0.0".
 bool parse_listen_address(const std::string& text, uint16_t default_port, ListenAddress& out);

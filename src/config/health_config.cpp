@@ -41,23 +41,6 @@ std::string lower(std::string s) {
   return s;
 }
 
-// "200", "200-399".
-bool parse_status_range(const std::string& s, StatusRange& out) {
-  auto num = [](std::string_view t, uint16_t& v) {
-    if (t.size() != 3 || !std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; })) return false;
-    v = static_cast<uint16_t>((t[0] - '0') * 100 + (t[1] - '0') * 10 + (t[2] - '0'));
-    return v >= 100 && v <= 599;
-  };
-  size_t dash = s.find('-');
-  if (dash == std::string::npos) {
-    if (!num(s, out.low)) return false;
-    out.high = out.low;
-    return true;
-  }
-  return num(std::string_view(s).substr(0, dash), out.low) && num(std::string_view(s).substr(dash + 1), out.high) &&
-         out.low <= out.high;
-}
-
 // "10.0.0.0/8", "2001:db8::/32". Host bits must be zero.
 bool parse_prefix(const std::string& s, Prefix& out, std::string& why) {
   size_t slash = s.find('/');
@@ -105,6 +88,23 @@ bool is_loopback(const std::string& address) {
 }
 
 }  // namespace
+
+// "200", "200-399".
+bool parse_status_range(const std::string& s, StatusRange& out) {
+  auto num = [](std::string_view t, uint16_t& v) {
+    if (t.size() != 3 || !std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; })) return false;
+    v = static_cast<uint16_t>((t[0] - '0') * 100 + (t[1] - '0') * 10 + (t[2] - '0'));
+    return v >= 100 && v <= 599;
+  };
+  size_t dash = s.find('-');
+  if (dash == std::string::npos) {
+    if (!num(s, out.low)) return false;
+    out.high = out.low;
+    return true;
+  }
+  return num(std::string_view(s).substr(0, dash), out.low) && num(std::string_view(s).substr(dash + 1), out.high) &&
+         out.low <= out.high;
+}
 
 std::chrono::milliseconds Loader::get_duration(const Entry& e, const std::string& field, bool allow_zero) const {
   if (!e.value.IsScalar()) {

@@ -76,6 +76,9 @@ struct Entry {
   unsigned value_line = 0;
 };
 
+// "200", "200-399" (100..599).
+bool parse_status_range(const std::string& s, StatusRange& out);
+
 class Loader {
  public:
   explicit Loader(std::string path) : path_(std::move(path)), base_(fs::path(path_).parent_path()) {}
@@ -113,6 +116,17 @@ class Loader {
   void check_value(const PolicyRecord& r, const std::string& value, unsigned line, const std::string& field) const;
   void load_control(const Entry& section, ControlConfig& out) const;
   void cross_check(Config& c) const;
+
+  // edge (edge_config.cpp).
+  void load_edge(const Entry& section, EdgeConfig& out) const;
+  void load_addresses(const Entry& e, const std::string& field, uint16_t default_port,
+                      std::vector<ListenAddress>& out) const;
+  void load_certificates(const Entry& e, std::vector<EdgeCertificate>& out) const;
+  void load_routes(const Entry& e, std::vector<EdgeRoute>& out) const;
+  void load_pools(const Entry& e, std::vector<EdgePool>& out) const;
+  EdgePool load_pool(const Entry& e) const;
+  uint64_t get_size(const Entry& e, const std::string& field, uint64_t min, uint64_t max) const;
+  void cross_check_edge(Config& c) const;
 
   std::string path_;
   fs::path base_;

@@ -322,7 +322,7 @@ void Reloader::publish_and_notify(Compiled built) {
   if (on_reloaded) {
     std::vector<std::string> files = catalog_.files();
     files.push_back(path_);
-    on_reloaded(config_, std::move(files));
+    on_reloaded(config_, std::move(files), registry_);
   }
 }
 

@@ -100,8 +100,9 @@ class Reloader {
   // read and the arming of its watch would otherwise go unseen. Thread-safe.
   void check();
   // Called on the loader thread after each publish (start-up and every reload) with the config
-  // now running and the files to watch (its directories to watch are `cfg.zone_directories`).
-  std::function<void(const config::Config& cfg, std::vector<std::string> files)> on_reloaded;
+  // now running, the files to watch (its directories to watch are `cfg.zone_directories`), and
+  // the health registry the engine was configured with (check ids of `cfg.health_checks`).
+  std::function<void(const config::Config& cfg, std::vector<std::string> files, uint64_t registry)> on_reloaded;
 
   uint64_t reloads() const;         // completed reloads (failed or not), for tests and metrics
   uint64_t failed_reloads() const;  // reloads where the config or a zone failed

@@ -62,7 +62,7 @@ TEST_CASE("systemd: READY=1 once answering, RELOADING=1 then READY=1 on reload, 
   ::unsetenv("NOTIFY_SOCKET");
 
   std::string ready = systemd.next();
-  CHECK(ready == "READY=1\nSTATUS=serving 1 zones, 0 health checks, 0 policy records");
+  CHECK(ready == "READY=1\nSTATUS=serving 1 zones, 0 policy records, 0 health checks");
   // Ready means answering.
   DnsClient c(pharos.port());
   auto p = c.query("example.com", LDNS_RR_TYPE_SOA);

@@ -1,0 +1,64 @@
+// The edge's counters: one set per worker, written by that worker only (no locked instruction),
+// summed on read. Names follow pharos_edge_<name> for the Prometheus endpoint to come.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "metrics/counter.h"
+
+namespace pharos::edge {
+
+enum class Stat : uint8_t {
+  Connections,            // client connections accepted
+  ConnectionsRefused,     // over limits.max_connections
+  TlsHandshakeFailed,
+  Requests,               // requests read completely (forwarded or answered by us)
+  Status1xx, Status2xx, Status3xx, Status4xx, Status5xx,  // responses sent to clients
+  BadRequests,            // refused before forwarding: malformed or smuggling shapes (400, 501, 405)
+  TooLarge,               // headers (431) or body (413) over the limits
+  ClientTimeouts,         // closed for a client's slowness (header, body, idle, send)
+  UpstreamRequests,       // attempts sent to members
+  UpstreamReused,         // ... of them on a kept-alive connection
+  UpstreamConnectErrors,
+  UpstreamTimeouts,
+  UpstreamErrors,         // reset, closed or malformed before a complete response
+  Retries,
+  NoMember,               // no usable member (502)
+  PassiveEjections,       // members taken out by passive health
+  Redirects,              // port 80 -> https
+  AcmeServed,             // ACME challenge files served
+  HealthRequests,
+  BytesOut,               // response body bytes to clients
+  UpstreamLatencyUs,      // sum: request sent -> response head, in microseconds
+  UpstreamLatencyCount,
+  kCount
+};
+
+inline constexpr const char* kStatNames[] = {
+    "connections",         "connections_refused", "tls_handshake_failed", "requests",
+    "responses_1xx",       "responses_2xx",       "responses_3xx",        "responses_4xx",
+    "responses_5xx",       "bad_requests",        "too_large",            "client_timeouts",
+    "upstream_requests",   "upstream_reused",     "upstream_connect_errors", "upstream_timeouts",
+    "upstream_errors",     "retries",             "no_member",            "passive_ejections",
+    "redirects",           "acme_served",         "health_requests",      "bytes_out",
+    "upstream_latency_us_sum", "upstream_latency_count"};
+static_assert(std::size(kStatNames) == static_cast<size_t>(Stat::kCount));
+
+struct EdgeCounters {
+  std::array<metrics::Counter, static_cast<size_t>(Stat::kCount)> c;
+  void inc(Stat s, uint64_t n = 1) { c[static_cast<size_t>(s)].inc(n); }
+  void status(unsigned code) {
+    if (code >= 100 && code < 600) inc(static_cast<Stat>(static_cast<unsigned>(Stat::Status1xx) + code / 100 - 1));
+  }
+};
+
+struct EdgeStats {
+  std::array<uint64_t, static_cast<size_t>(Stat::kCount)> v{};
+  uint64_t operator[](Stat s) const { return v[static_cast<size_t>(s)]; }
+  void add(const EdgeCounters& c) {
+    for (size_t i = 0; i < v.size(); ++i) v[i] += c.c[i].get();
+  }
+};
+
+}  // namespace pharos::edge

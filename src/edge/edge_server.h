@@ -1,0 +1,85 @@
+// The edge role: listeners, workers, and what changes under them (certificates, routes, pools,
+// health). main builds one when the config has an `edge` section, gives it every reload and
+// every health view, and asks it to drain on SIGTERM.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+#include "common/result.h"
+#include "config/config.h"
+#include "edge/counters.h"
+#include "edge/state.h"
+#include "health/health_view.h"
+
+namespace pharos::edge {
+
+class Worker;
+struct Shared;
+
+class EdgeServer {
+ public:
+  // Listen addresses, workers and the access log are read here, once (a reload that changes
+  // them says so and keeps them).
+  explicit EdgeServer(const config::EdgeConfig& cfg);
+  ~EdgeServer();  // stop()
+  EdgeServer(const EdgeServer&) = delete;
+  EdgeServer& operator=(const EdgeServer&) = delete;
+
+  // Start-up: loads every certificate (any failure is an error, naming the file and the reason)
+  // and builds the first state, for health registry `registry`.
+  Result<void> prepare(const config::Config& cfg, uint64_t registry);
+  // Opens every listener (one SO_REUSEPORT socket per worker and address) and starts the
+  // workers. Nothing is left open on failure.
+  Result<void> start();
+  // A reload: certificates read again (an unchanged one keeps its context; one that fails keeps
+  // its previous pair, and the log says which file and why), routes, pools, timeouts and limits
+  // from `cfg`, check ids of health registry `registry`. Connections stay open. Thread-safe.
+  void apply(const config::Config& cfg, uint64_t registry);
+  // A new health view from the engine (its thread). Quick: no I/O, no waiting.
+  void publish_health(std::shared_ptr<const health::HealthView> view);
+
+  // SIGTERM: the health endpoint fails at once; after drain.delay the listeners close and idle
+  // connections with them; busy ones close after their response; `done` runs on `io` once every
+  // connection is closed or drain.timeout has passed.
+  void drain(boost::asio::io_context& io, std::function<void()> done);
+  bool draining() const;
+  // Stops the workers; open connections are dropped.
+  void stop();
+
+  // The certificate and key files, for the file watcher. Thread-safe.
+  std::vector<std::string> files() const;
+  // After start(): the bound addresses ("127.0.0.1:8443"), port 0 resolved.
+  std::vector<std::string> https_addresses() const { return https_bound_; }
+  std::vector<std::string> http_addresses() const { return http_bound_; }
+  EdgeStats stats() const;  // every worker's counters summed
+  size_t open_connections() const;
+
+ private:
+  std::shared_ptr<EdgeState> build(const config::Config& cfg, uint64_t registry,
+                                    std::shared_ptr<const CertSet> certs);
+  std::shared_ptr<MemberRuntime> runtime_for(const config::ListenAddress& a);
+
+  config::EdgeConfig boot_;  // as at start-up: listeners, workers, access log
+  std::unique_ptr<Shared> shared_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::string> https_bound_, http_bound_;
+  uint16_t https_port_ = 0;
+  int access_fd_ = -1;
+  bool own_access_fd_ = false;
+
+  mutable std::mutex mutex_;  // the members below: prepare/apply (main or loader thread), files()
+  std::map<std::string, std::shared_ptr<MemberRuntime>> runtimes_;  // by address, never shrinks
+  uint32_t next_upstream_id_ = 0;
+  std::shared_ptr<const CertSet> certs_;
+  uint64_t registry_ = 0;
+  config::Config config_;
+};
+
+}  // namespace pharos::edge

@@ -1,0 +1,509 @@
+// The HTTP/1.1 front end: a coroutine per client connection (TLS or plain) that reads requests
+// with Beast's parser fed by hand, refuses what must not be forwarded, answers the health
+// endpoint, the ACME challenges and the redirect to https itself, and hands everything else to
+// the proxy core with a ResponseSink that frames the response for HTTP/1.1.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <charconv>
+#include <cstdio>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "edge/worker.h"
+
+namespace pharos::edge {
+
+namespace {
+
+namespace beast = boost::beast;
+
+constexpr size_t kClientReadSize = 16 * 1024;
+constexpr std::string_view kAcmePrefix = "/.well-known/acme-challenge/";
+constexpr size_t kAcmeMaxFile = 64 * 1024;
+
+using RequestParser = http::request_parser<http::string_body>;
+
+bool is_http_error(const error_code& ec) { return ec.category() == make_error_code(http::error::bad_target).category(); }
+
+template <class Stream>
+asio::awaitable<error_code> fill(Stream& s, beast::flat_buffer& in) {
+  auto [ec, n] = co_await s.read_some(in.prepare(kClientReadSize));
+  in.commit(n);
+  co_return ec;
+}
+
+template <class Stream>
+asio::awaitable<error_code> read_head(Stream& s, beast::flat_buffer& in, RequestParser& p, bool& got_bytes) {
+  for (;;) {
+    if (in.size() > 0) {
+      got_bytes = true;
+      error_code ec;
+      const size_t used = p.put(in.data(), ec);
+      in.consume(used);
+      if (!ec && p.is_header_done()) co_return error_code{};
+      if (ec && ec != http::error::need_more) co_return ec;
+      if (!ec) continue;
+    }
+    error_code ec = co_await fill(s, in);
+    if (ec == asio::error::eof && p.got_some()) co_return http::error::partial_message;
+    if (ec) co_return ec;
+  }
+}
+
+template <class Stream>
+asio::awaitable<error_code> read_body(Stream& s, beast::flat_buffer& in, RequestParser& p) {
+  p.eager(true);
+  while (!p.is_done()) {
+    if (in.size() > 0) {
+      error_code ec;
+      const size_t used = p.put(in.data(), ec);
+      in.consume(used);
+      if (ec && ec != http::error::need_more) co_return ec;
+      if (p.is_done()) break;
+      if (!ec && used > 0) continue;
+    }
+    error_code ec = co_await fill(s, in);
+    if (ec == asio::error::eof) co_return http::error::partial_message;
+    if (ec) co_return ec;
+  }
+  co_return error_code{};
+}
+
+template <class Stream>
+class Http1Sink final : public ResponseSink {
+ public:
+  Http1Sink(Stream& s, Worker& w, std::string& head, std::chrono::milliseconds send_timeout)
+      : s_(s), w_(w), head_(head), send_timeout_(send_timeout) {}
+
+  void configure(unsigned version, bool keep_alive, bool head_only) {
+    version_ = version;
+    keep_alive_ = keep_alive;
+    head_only_ = head_only;
+  }
+  bool keep_alive() const { return keep_alive_ && !aborted_; }
+  unsigned status() const { return status_; }
+  uint64_t bytes() const { return bytes_; }
+
+  asio::awaitable<error_code> send_head(const http::response_header<>& res, bool has_body,
+                                        std::optional<uint64_t> length) override {
+    if (w_.shared().closing.load(std::memory_order_relaxed)) keep_alive_ = false;
+    has_body = has_body && !head_only_;
+    framing_ = !has_body ? Framing::None : length ? Framing::Length : version_ >= 11 ? Framing::Chunked : Framing::Close;
+    if (framing_ == Framing::Close) keep_alive_ = false;
+    write_response_head(version_, res, framing_, length.value_or(0), keep_alive_, head_);
+    status_ = res.result_int();
+    pending_ = true;
+    started_ = true;
+    co_return error_code{};
+  }
+
+  asio::awaitable<error_code> send_body(asio::const_buffer data) override {
+    if (data.size() == 0) co_return error_code{};
+    std::array<asio::const_buffer, 4> bufs;
+    size_t n = 0;
+    if (pending_) bufs[n++] = asio::buffer(head_);
+    if (framing_ == Framing::Chunked) {
+      auto r = std::to_chars(chunk_, chunk_ + sizeof chunk_ - 2, data.size(), 16);
+      r.ptr[0] = '\r';
+      r.ptr[1] = '\n';
+      bufs[n++] = asio::buffer(chunk_, static_cast<size_t>(r.ptr + 2 - chunk_));
+    }
+    bufs[n++] = data;
+    if (framing_ == Framing::Chunked) bufs[n++] = asio::buffer("\r\n", 2);
+    pending_ = false;
+    bytes_ += data.size();
+    w_.counters().inc(Stat::BytesOut, data.size());
+    co_return co_await write(std::span(bufs.data(), n));
+  }
+
+  asio::awaitable<error_code> finish() override {
+    std::array<asio::const_buffer, 2> bufs;
+    size_t n = 0;
+    if (pending_) bufs[n++] = asio::buffer(head_);
+    if (framing_ == Framing::Chunked) bufs[n++] = asio::buffer("0\r\n\r\n", 5);
+    pending_ = false;
+    if (n == 0) co_return error_code{};
+    co_return co_await write(std::span(bufs.data(), n));
+  }
+
+  asio::awaitable<error_code> send_local(unsigned status, std::string_view body, std::string_view extra = {}) override {
+    if (w_.shared().closing.load(std::memory_order_relaxed)) keep_alive_ = false;
+    write_simple_response(version_, status, body, keep_alive_, head_only_, extra, head_);
+    status_ = status;
+    started_ = true;
+    if (!head_only_) bytes_ += body.size();
+    std::array<asio::const_buffer, 1> bufs{asio::buffer(head_)};
+    co_return co_await write(bufs);
+  }
+
+  void abort() override {
+    aborted_ = true;
+    keep_alive_ = false;
+  }
+  bool head_started() const override { return started_; }
+
+ private:
+  asio::awaitable<error_code> write(std::span<const asio::const_buffer> bufs) {
+    s_.deadline().arm(send_timeout_);
+    error_code ec = co_await s_.write(bufs);
+    if (ec) {
+      keep_alive_ = false;
+      if (ec == asio::error::timed_out) w_.counters().inc(Stat::ClientTimeouts);
+    }
+    co_return ec;
+  }
+
+  Stream& s_;
+  Worker& w_;
+  std::string& head_;
+  std::chrono::milliseconds send_timeout_;
+  unsigned version_ = 11;
+  bool keep_alive_ = true;
+  bool head_only_ = false;
+  bool pending_ = false;
+  bool started_ = false;
+  bool aborted_ = false;
+  Framing framing_ = Framing::None;
+  unsigned status_ = 0;
+  uint64_t bytes_ = 0;
+  char chunk_[24];
+};
+
+// The health endpoint: 503 while draining; else 200 when at least one member of the pool the
+// host's "/" routes to is up (its active check passes and passive health has not taken it out).
+std::pair<unsigned, std::string_view> health_of(Worker& w, const WorkerView& view, std::string_view host) {
+  if (w.shared().draining.load(std::memory_order_relaxed)) return {503, "draining\n"};
+  const EdgeState& s = *view.state;
+  const int pool = s.router.route(host, "/");
+  if (pool < 0) return {404, "no route for this host\n"};
+  const int64_t now =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now().time_since_epoch()).count();
+  const PoolState& p = s.pools[static_cast<size_t>(pool)];
+  for (size_t i = 0; i < p.members.size(); ++i) {
+    if (view.active_up[static_cast<size_t>(pool)][i] && !p.members[i].rt->passively_down(now)) return {200, "ok\n"};
+  }
+  return {503, "no healthy member\n"};
+}
+
+// An ACME http-01 token: base64url characters only, so it cannot leave the challenge directory.
+bool valid_token(std::string_view t) {
+  if (t.empty() || t.size() > 256) return false;
+  for (char c : t) {
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) return false;
+  }
+  return true;
+}
+
+bool read_small_file(const std::string& path, std::string& out) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return false;
+  struct stat st;
+  bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && static_cast<size_t>(st.st_size) <= kAcmeMaxFile;
+  if (ok) {
+    out.resize(static_cast<size_t>(st.st_size));
+    size_t got = 0;
+    while (got < out.size()) {
+      ssize_t n = ::read(fd, out.data() + got, out.size() - got);
+      if (n <= 0) break;
+      got += static_cast<size_t>(n);
+    }
+    out.resize(got);
+  }
+  ::close(fd);
+  return ok;
+}
+
+struct ScratchLease {
+  Worker& w;
+  std::unique_ptr<Scratch> s;
+  explicit ScratchLease(Worker& w) : w(w), s(w.lease()) {}
+  ~ScratchLease() { w.give_back(std::move(s)); }
+};
+
+struct ConnGuard {
+  Worker& w;
+  ConnTrack& t;
+  ConnGuard(Worker& w, ConnTrack& t) : w(w), t(t) { w.track(t); }
+  ~ConnGuard() {
+    w.untrack(t);
+    w.shared().open_connections.fetch_sub(1, std::memory_order_relaxed);
+  }
+};
+
+std::string_view method_text(const http::request_header<>& req) {
+  return req.method() == http::verb::unknown ? req.method_string() : http::to_string(req.method());
+}
+
+// One connection's requests, until it closes, fails, times out or the edge closes.
+template <class Stream>
+asio::awaitable<void> session(Worker& w, Stream& stream, ConnTrack& track, const ClientInfo& client,
+                              const std::string& peer, uint64_t client_key) {
+  constexpr bool https = Stream::kTls;
+  beast::flat_buffer in;
+  std::string host;
+  std::string file;
+  bool first = true;
+  bool linger_close = false;  // the client may still be sending: linger before closing
+  for (;;) {
+    track.idle = true;
+    if (in.size() == 0) {
+      if (w.shared().closing.load(std::memory_order_relaxed)) break;
+      in.shrink_to_fit();  // an idle connection holds no read buffer
+      const auto& idle_view = w.view();
+      if (!idle_view || !idle_view->state) break;
+      const auto& t = idle_view->state->cfg.timeouts;
+      stream.deadline().arm(first ? t.client_header : t.client_idle);
+      error_code ec = co_await stream.wait_readable();
+      if (ec) break;
+    }
+    // The state as it is now (a reload may have come while the connection was idle), held for
+    // the whole request.
+    std::shared_ptr<const WorkerView> view = w.view();
+    if (!view || !view->state) break;
+    const config::EdgeConfig& cfg = view->state->cfg;
+    track.idle = false;
+    first = false;
+    const auto t0 = SteadyClock::now();
+    ScratchLease scratch(w);
+    Http1Sink<Stream> sink(stream, w, scratch.s->head, cfg.timeouts.client_send);
+    RequestParser p;
+    p.header_limit(static_cast<std::uint32_t>(cfg.limits.header_bytes));
+    p.body_limit(cfg.limits.body_bytes);
+    stream.deadline().arm(cfg.timeouts.client_header);
+    bool got = false;
+    error_code ec = co_await read_head(stream, in, p, got);
+
+    auto log_access = [&](unsigned status, const MemberRuntime* member, int64_t upstream_us, uint64_t bytes) {
+      w.counters().status(status);
+      if (!w.access().enabled()) return;
+      const auto& req = p.get();
+      AccessEntry e;
+      e.client = peer;
+      e.host = host;
+      e.method = p.is_header_done() ? method_text(req) : std::string_view("-");
+      e.target = p.is_header_done() ? std::string_view(req.target()) : std::string_view("-");
+      e.status = status;
+      e.bytes = bytes;
+      e.upstream = member ? std::string_view(member->address) : std::string_view("-");
+      e.total_us = static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - t0).count());
+      e.upstream_us = upstream_us;
+      w.access().add(e);
+    };
+    // A response of our own that ends the connection (the rest of the request is not read).
+    auto refuse = [&](unsigned status, std::string_view body) -> asio::awaitable<void> {
+      linger_close = true;
+      sink.configure(p.is_header_done() ? p.get().version() : 11, false, false);
+      co_await sink.send_local(status, body);
+      log_access(status, nullptr, -1, sink.bytes());
+    };
+
+    host.clear();
+    if (ec) {
+      if (!got) break;  // closed, reset or timed out before a request
+      if (ec == http::error::header_limit) {
+        w.counters().inc(Stat::TooLarge);
+        co_await refuse(431, "request headers too large\n");
+      } else if (ec == http::error::body_limit) {
+        w.counters().inc(Stat::TooLarge);
+        co_await refuse(413, "request body too large\n");
+      } else if (ec == asio::error::timed_out) {
+        w.counters().inc(Stat::ClientTimeouts);
+        co_await refuse(408, "request timed out\n");
+      } else if (is_http_error(ec)) {
+        w.counters().inc(Stat::BadRequests);
+        co_await refuse(400, "malformed request\n");
+      }
+      break;
+    }
+    w.counters().inc(Stat::Requests);
+    auto& req = p.get();
+    const unsigned version = req.version();
+    const bool head_only = req.method() == http::verb::head;
+    const Verdict verdict = check_request(req);
+    normalise_host(req[http::field::host], host);
+    if (verdict.status) {
+      w.counters().inc(Stat::BadRequests);
+      w.log()->debug("edge: {}: refused {}: {}", peer, verdict.status, verdict.reason);
+      co_await refuse(verdict.status, std::string(verdict.reason) + "\n");
+      break;
+    }
+    const std::string_view target = req.target();
+    const std::string_view path = path_of(target);
+    // A response of our own leaves a request body unread: that ends the connection.
+    const bool local_keep_alive = req.keep_alive() && p.is_done() && !w.shared().closing.load(std::memory_order_relaxed);
+
+    // The health endpoint, on every listener.
+    if (path == cfg.health_path) {
+      w.counters().inc(Stat::HealthRequests);
+      sink.configure(version, local_keep_alive, head_only);
+      if (req.method() != http::verb::get && !head_only) {
+        co_await sink.send_local(405, "use GET or HEAD\n", "Allow: GET, HEAD\r\n");
+      } else {
+        auto [status, body] = health_of(w, *view, host);
+        co_await sink.send_local(status, body);
+      }
+      log_access(sink.status(), nullptr, -1, sink.bytes());
+      linger_close = !p.is_done();
+      if (!sink.keep_alive()) break;
+      continue;
+    }
+
+    // Port 80 with https configured: ACME challenges from the webroot, everything else redirected.
+    const uint16_t https_port = view->state->https_port;
+    if (!https && https_port != 0) {
+      sink.configure(version, local_keep_alive, head_only);
+      if (path.starts_with(kAcmePrefix)) {
+        const std::string_view token = path.substr(kAcmePrefix.size());
+        if ((req.method() == http::verb::get || head_only) && !cfg.acme_webroot.empty() && valid_token(token) &&
+            read_small_file(cfg.acme_webroot + std::string(kAcmePrefix) + std::string(token), file)) {
+          w.counters().inc(Stat::AcmeServed);
+          co_await sink.send_local(200, file);
+        } else {
+          co_await sink.send_local(404, "not found\n");
+        }
+      } else if (host.empty()) {
+        sink.configure(version, false, head_only);
+        co_await sink.send_local(400, "no Host header\n");
+      } else {
+        w.counters().inc(Stat::Redirects);
+        std::string location = "Location: https://" + host;
+        if (https_port != 443) location += ":" + std::to_string(https_port);
+        location.append(target);
+        location += "\r\n";
+        const bool safe = req.method() == http::verb::get || head_only;
+        co_await sink.send_local(safe ? 301 : 308, "moved to https\n", location);
+      }
+      log_access(sink.status(), nullptr, -1, sink.bytes());
+      linger_close = !p.is_done();
+      if (!sink.keep_alive()) break;
+      continue;
+    }
+
+    // The body, buffered (up to the limit) so that a retry can send it again.
+    const bool keep_alive = req.keep_alive() && !w.shared().closing.load(std::memory_order_relaxed);
+    if (!p.is_done()) {
+      const auto expect = req[http::field::expect];
+      if (!expect.empty()) {
+        if (!beast::iequals(expect, "100-continue")) {
+          co_await refuse(417, "unsupported expectation\n");
+          break;
+        }
+        if (version >= 11) {
+          static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+          std::array<asio::const_buffer, 1> b{asio::buffer(kContinue)};
+          stream.deadline().arm(cfg.timeouts.client_send);
+          if (co_await stream.write(b)) break;
+        }
+      }
+      stream.deadline().arm(cfg.timeouts.client_body);
+      ec = co_await read_body(stream, in, p);
+      if (ec) {
+        if (ec == http::error::body_limit) {
+          w.counters().inc(Stat::TooLarge);
+          co_await refuse(413, "request body too large\n");
+        } else if (ec == asio::error::timed_out) {
+          w.counters().inc(Stat::ClientTimeouts);
+          co_await refuse(408, "request timed out\n");
+        } else if (is_http_error(ec) && ec != http::error::partial_message) {
+          w.counters().inc(Stat::BadRequests);
+          co_await refuse(400, "malformed request body\n");
+        }
+        break;
+      }
+    }
+    sink.configure(version, keep_alive, head_only);
+    const bool had_framing = req.count(http::field::content_length) || req.count(http::field::transfer_encoding);
+    ProxyRequest preq{req, p.get().body(), had_framing, client, host, path, client_key};
+    ProxyOutcome out = co_await forward(w, *view, preq, sink, *scratch.s);
+    log_access(out.status ? out.status : sink.status(), out.member, out.upstream_us, out.bytes);
+    if (!sink.keep_alive() || !out.complete) break;
+  }
+  if (linger_close) {
+    stream.shutdown_send();
+    auto view = w.view();
+    const auto limit = view && view->state ? std::min(view->state->cfg.timeouts.client_header, std::chrono::milliseconds(2000))
+                                           : std::chrono::milliseconds(2000);
+    co_await linger(stream.socket(), stream.deadline(), limit);
+  }
+}
+
+ClientInfo client_of(const tcp::socket& s, bool tls, std::string& peer, uint64_t& key) {
+  ClientInfo c;
+  c.tls = tls;
+  error_code ec;
+  auto ep = s.remote_endpoint(ec);
+  if (ec) {
+    peer = "-";
+    return c;
+  }
+  c.address = ep.address().to_string();
+  c.port = ep.port();
+  peer = ep.address().is_v6() ? "[" + c.address + "]:" + std::to_string(c.port) : c.address + ":" + std::to_string(c.port);
+  if (ep.address().is_v6()) {
+    auto b = ep.address().to_v6().to_bytes();
+    key = hash_bytes(b.data(), b.size());
+  } else {
+    auto b = ep.address().to_v4().to_bytes();
+    key = hash_bytes(b.data(), b.size());
+  }
+  return c;
+}
+
+}  // namespace
+
+asio::awaitable<void> serve_https(Worker& w, tcp::socket socket) {
+  ConnTrack track;
+  track.socket = &socket;
+  ConnGuard guard(w, track);
+  std::string peer;
+  uint64_t key = 0;
+  const ClientInfo client = client_of(socket, true, peer, key);
+  std::shared_ptr<const WorkerView> view = w.view();
+  if (!view || !view->state || !view->state->certs || !view->state->certs->default_ctx()) co_return;
+  std::shared_ptr<const CertSet> certs = view->state->certs;
+  SSL* ssl = SSL_new(certs->default_ctx());
+  if (!ssl) co_return;
+  certs->attach(ssl);
+  TlsStream stream(std::move(socket), ssl);
+  track.socket = &stream.socket();
+  DeadlineGuard deadline(w.deadlines(), stream.deadline(), stream.socket());
+  stream.deadline().arm(view->state->cfg.timeouts.client_header);
+  error_code ec = co_await stream.handshake();
+  CertSet::detach(ssl);
+  certs.reset();
+  view.reset();
+  if (ec) {
+    w.counters().inc(Stat::TlsHandshakeFailed);
+    w.log()->debug("edge: {}: tls handshake: {}", peer, ec.message());
+    error_code ignored;
+    stream.socket().close(ignored);
+    co_return;
+  }
+  co_await session(w, stream, track, client, peer, key);
+  co_await stream.shutdown();
+}
+
+asio::awaitable<void> serve_http(Worker& w, tcp::socket socket) {
+  ConnTrack track;
+  ConnGuard guard(w, track);
+  std::string peer;
+  uint64_t key = 0;
+  const ClientInfo client = client_of(socket, false, peer, key);
+  PlainStream stream(std::move(socket));
+  track.socket = &stream.socket();
+  DeadlineGuard deadline(w.deadlines(), stream.deadline(), stream.socket());
+  co_await session(w, stream, track, client, peer, key);
+  co_await stream.shutdown();
+}
+
+}  // namespace pharos::edge

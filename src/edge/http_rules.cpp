@@ -1,0 +1,320 @@
+#include "edge/http_rules.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/rfc7230.hpp>
+
+namespace pharos::edge {
+
+namespace beast = boost::beast;
+
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) { return beast::iequals(a, b); }
+
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+void append_number(std::string& out, uint64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+// Fields a client may not set for us unless trusted, and that we set ourselves.
+bool is_forwarding(std::string_view name) {
+  return iequals(name, "x-forwarded-for") || iequals(name, "x-forwarded-proto") ||
+         iequals(name, "x-forwarded-host") || iequals(name, "x-real-ip") || iequals(name, "forwarded");
+}
+
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name);
+  out.append(": ");
+  out.append(value);
+  out.append("\r\n");
+}
+
+}  // namespace
+
+bool normalise_host(std::string_view h, std::string& out) {
+  out.clear();
+  if (h.empty() || h.size() > 300) return false;
+  std::string_view host = h;
+  std::string_view port;
+  if (h.front() == '[') {  // an IPv6 literal
+    size_t close = h.find(']');
+    if (close == std::string_view::npos) return false;
+    host = h.substr(0, close + 1);
+    std::string_view rest = h.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return false;
+      port = rest.substr(1);
+    }
+    std::string inner(host.substr(1, host.size() - 2));
+    unsigned char buf[16];
+    if (inet_pton(AF_INET6, inner.c_str(), buf) != 1) return false;
+  } else {
+    size_t colon = h.find(':');
+    if (colon != std::string_view::npos) {
+      host = h.substr(0, colon);
+      port = h.substr(colon + 1);
+    }
+    if (!host.empty() && host.back() == '.') host.remove_suffix(1);
+    if (host.empty() || host.size() > 253) return false;
+    size_t label = 0;
+    for (char c : host) {
+      if (c == '.') {
+        if (label == 0) return false;
+        label = 0;
+        continue;
+      }
+      const char l = lower(c);
+      if (!((l >= 'a' && l <= 'z') || (l >= '0' && l <= '9') || l == '-' || l == '_')) return false;
+      if (++label > 63) return false;
+    }
+    if (label == 0) return false;
+  }
+  if (h.find(':') != std::string_view::npos && h.front() != '[' && port.empty()) return false;
+  if (!port.empty()) {
+    if (port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) return false;
+  }
+  out.reserve(host.size());
+  for (char c : host) out.push_back(lower(c));
+  return true;
+}
+
+Verdict check_request(const http::request_header<>& req) {
+  const bool http11 = req.version() >= 11;
+  unsigned content_lengths = 0, transfer_encodings = 0, hosts = 0;
+  std::string_view te, host;
+  for (const auto& f : req) {
+    const auto name = f.name();
+    if (name == http::field::content_length) {
+      ++content_lengths;
+    } else if (name == http::field::transfer_encoding) {
+      ++transfer_encodings;
+      te = f.value();
+    } else if (name == http::field::host) {
+      ++hosts;
+      host = f.value();
+    }
+  }
+  if (transfer_encodings && content_lengths) return {400, "both Content-Length and Transfer-Encoding"};
+  if (content_lengths > 1) return {400, "more than one Content-Length"};
+  if (transfer_encodings) {
+    if (!http11) return {400, "Transfer-Encoding in an HTTP/1.0 request"};
+    if (transfer_encodings > 1) return {400, "more than one Transfer-Encoding"};
+    // Exactly one coding, "chunked": anything else is a coding we do not decode, or a framing
+    // that another parser could read differently.
+    http::token_list codings{te};
+    size_t n = 0;
+    bool chunked_last = false;
+    for (auto c : codings) {
+      ++n;
+      chunked_last = iequals(c, "chunked");
+    }
+    if (n == 0) return {400, "empty Transfer-Encoding"};
+    if (!chunked_last) return {400, "Transfer-Encoding does not end with chunked"};
+    if (n > 1) return {501, "unsupported transfer coding"};
+  }
+  if (hosts > 1) return {400, "more than one Host"};
+  if (http11 && hosts == 0) return {400, "no Host header"};
+  if (hosts == 1) {
+    std::string scratch;
+    if (!normalise_host(host, scratch)) return {400, "invalid Host header"};
+  }
+  if (req.method() == http::verb::connect) return {405, "CONNECT is not proxied"};
+  const auto target = req.target();
+  if (target.empty() || (target.front() != '/' && !(target == "*" && req.method() == http::verb::options))) {
+    return {400, "request target is not a path"};
+  }
+  return {};
+}
+
+bool is_hop_by_hop(std::string_view name) {
+  static constexpr std::array<std::string_view, 9> kNames = {
+      "connection", "keep-alive",          "proxy-connection",   "te",     "trailer",
+      "transfer-encoding", "upgrade", "proxy-authenticate", "proxy-authorization"};
+  for (std::string_view n : kNames) {
+    if (iequals(name, n)) return true;
+  }
+  return false;
+}
+
+bool named_by_connection(const http::fields& fields, std::string_view name) {
+  auto range = fields.equal_range(http::field::connection);
+  for (auto it = range.first; it != range.second; ++it) {
+    for (auto token : http::token_list{it->value()}) {
+      if (iequals(token, name)) return true;
+    }
+  }
+  return false;
+}
+
+bool is_idempotent(http::verb m) {
+  switch (m) {
+    case http::verb::get:
+    case http::verb::head:
+    case http::verb::options:
+    case http::verb::trace:
+    case http::verb::put:
+    case http::verb::delete_:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void write_upstream_head(const http::request_header<>& req, const ClientInfo& client, uint64_t body_size,
+                         bool had_framing, const ForwardOptions& opt, std::string& out) {
+  out.clear();
+  out.append(req.method_string());
+  out.push_back(' ');
+  out.append(req.target());
+  out.append(" HTTP/1.1\r\n");
+  const bool has_connection = req.count(http::field::connection) != 0;
+  std::string_view xff, xfp, xfh, real_ip, forwarded;
+  std::string_view host = req[http::field::host];
+  for (const auto& f : req) {
+    const std::string_view name = f.name_string();
+    if (is_hop_by_hop(name) || f.name() == http::field::content_length || f.name() == http::field::expect) continue;
+    if (has_connection && named_by_connection(req, name)) continue;
+    if (is_forwarding(name)) {
+      if (!opt.trust_forwarded) continue;
+      // Trusted: keep the first of each to extend (others go as they are).
+      if (iequals(name, "x-forwarded-for") && xff.empty()) {
+        xff = f.value();
+        continue;
+      }
+      if (iequals(name, "forwarded") && forwarded.empty()) {
+        forwarded = f.value();
+        continue;
+      }
+      if (iequals(name, "x-forwarded-proto")) xfp = f.value();
+      if (iequals(name, "x-forwarded-host")) xfh = f.value();
+      if (iequals(name, "x-real-ip")) real_ip = f.value();
+    }
+    append_field(out, name, f.value());
+  }
+  const std::string_view proto = client.tls ? "https" : "http";
+  const bool v6 = client.address.find(':') != std::string::npos;
+  // X-Forwarded-For: the client's address, after any trusted list.
+  out.append("X-Forwarded-For: ");
+  if (!xff.empty()) {
+    out.append(xff);
+    out.append(", ");
+  }
+  out.append(client.address);
+  out.append("\r\n");
+  if (xfp.empty()) append_field(out, "X-Forwarded-Proto", proto);
+  if (xfh.empty() && !host.empty()) append_field(out, "X-Forwarded-Host", host);
+  if (real_ip.empty()) append_field(out, "X-Real-IP", client.address);
+  // Forwarded (RFC 7239): for=, proto=, host= (quoted when it is not a token).
+  out.append("Forwarded: ");
+  if (!forwarded.empty()) {
+    out.append(forwarded);
+    out.append(", ");
+  }
+  out.append("for=");
+  if (v6) {
+    out.append("\"[");
+    out.append(client.address);
+    out.append("]\"");
+  } else {
+    out.append(client.address);
+  }
+  out.append(";proto=");
+  out.append(proto);
+  if (!host.empty()) {
+    out.append(";host=\"");
+    out.append(host);  // a validated host: no quotes or backslashes in it
+    out.push_back('"');
+  }
+  out.append("\r\n");
+  if (had_framing || body_size > 0) {
+    out.append("Content-Length: ");
+    append_number(out, body_size);
+    out.append("\r\n");
+  }
+  out.append("\r\n");
+}
+
+void write_response_head(unsigned version, const http::response_header<>& res, Framing framing,
+                         uint64_t content_length, bool keep_alive, std::string& out) {
+  out.clear();
+  out.append(version >= 11 ? "HTTP/1.1 " : "HTTP/1.0 ");
+  append_number(out, res.result_int());
+  out.push_back(' ');
+  std::string_view reason = res.reason();
+  out.append(reason.empty() ? status_reason(res.result_int()) : reason);
+  out.append("\r\n");
+  const bool has_connection = res.count(http::field::connection) != 0;
+  for (const auto& f : res) {
+    const std::string_view name = f.name_string();
+    if (is_hop_by_hop(name)) continue;
+    if (f.name() == http::field::content_length && framing != Framing::None) continue;
+    if (has_connection && named_by_connection(res, name)) continue;
+    append_field(out, name, f.value());
+  }
+  if (framing == Framing::Length) {
+    out.append("Content-Length: ");
+    append_number(out, content_length);
+    out.append("\r\n");
+  } else if (framing == Framing::Chunked) {
+    out.append("Transfer-Encoding: chunked\r\n");
+  }
+  if (!keep_alive || framing == Framing::Close) {
+    out.append("Connection: close\r\n");
+  } else if (version < 11) {
+    out.append("Connection: keep-alive\r\n");
+  }
+  out.append("\r\n");
+}
+
+void write_simple_response(unsigned version, unsigned status, std::string_view body, bool keep_alive, bool head_only,
+                           std::string_view extra_headers, std::string& out) {
+  out.clear();
+  out.append(version >= 11 ? "HTTP/1.1 " : "HTTP/1.0 ");
+  append_number(out, status);
+  out.push_back(' ');
+  out.append(status_reason(status));
+  out.append("\r\nServer: pharos\r\nContent-Type: text/plain; charset=utf-8\r\nCache-Control: no-store\r\n");
+  out.append(extra_headers);
+  out.append("Content-Length: ");
+  append_number(out, body.size());
+  out.append("\r\n");
+  if (!keep_alive) {
+    out.append("Connection: close\r\n");
+  } else if (version < 11) {
+    out.append("Connection: keep-alive\r\n");
+  }
+  out.append("\r\n");
+  if (!head_only) out.append(body);
+}
+
+std::string_view status_reason(unsigned status) {
+  switch (status) {
+    case 200: return "OK";
+    case 301: return "Moved Permanently";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
+    case 417: return "Expectation Failed";
+    case 431: return "Request Header Fields Too Large";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: break;
+  }
+  return http::obsolete_reason(static_cast<http::status>(status));
+}
+
+}  // namespace pharos::edge

@@ -1,0 +1,153 @@
+#include "edge/upstream.h"
+
+#include <sys/socket.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace pharos::edge {
+
+namespace {
+constexpr auto kUse = asio::as_tuple(asio::use_awaitable);
+constexpr size_t kReadSize = 16 * 1024;
+
+error_code settle(error_code ec, const Deadline& d) {
+  if (d.expired && (ec == asio::error::operation_aborted || !ec)) return asio::error::timed_out;
+  return ec;
+}
+
+// Reads more bytes into c.in; eof and errors as error codes.
+asio::awaitable<error_code> fill(UpstreamConn& c) {
+  if (c.deadline.expired) co_return asio::error::timed_out;
+  auto [ec, n] = co_await c.socket.async_read_some(c.in.prepare(kReadSize), kUse);
+  c.in.commit(n);
+  co_return settle(ec, c.deadline);
+}
+
+bool dead(tcp::socket& s) {
+  char b;
+  ssize_t r = ::recv(s.native_handle(), &b, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (r < 0) return errno != EAGAIN && errno != EWOULDBLOCK;
+  return true;  // 0: closed by the member; > 0: bytes nobody asked for
+}
+}  // namespace
+
+asio::awaitable<error_code> connect(UpstreamConn& c, const tcp::endpoint& to) {
+  auto [ec] = co_await c.socket.async_connect(to, kUse);
+  ec = settle(ec, c.deadline);
+  if (!ec) {
+    error_code ignored;
+    c.socket.set_option(tcp::no_delay(true), ignored);
+  }
+  co_return ec;
+}
+
+asio::awaitable<error_code> read_head(UpstreamConn& c, ResponseParser& p, bool& got_bytes) {
+  for (;;) {
+    if (c.in.size() > 0) {
+      got_bytes = true;
+      error_code ec;
+      const size_t used = p.put(c.in.data(), ec);
+      c.in.consume(used);
+      if (!ec && p.is_header_done()) co_return error_code{};
+      if (ec && ec != http::error::need_more) co_return ec;
+      if (!ec) continue;
+    }
+    error_code ec = co_await fill(c);
+    if (ec == asio::error::eof) {
+      if (!p.got_some()) co_return ec;
+      error_code eof_ec;
+      p.put_eof(eof_ec);
+      co_return eof_ec ? eof_ec : error_code(http::error::partial_message);
+    }
+    if (ec) co_return ec;
+  }
+}
+
+asio::awaitable<IoResult> read_body(UpstreamConn& c, ResponseParser& p, char* data, size_t size) {
+  auto& body = p.get().body();
+  body.data = data;
+  body.size = size;
+  body.more = true;
+  for (;;) {
+    if (p.is_done()) co_return IoResult{error_code{}, size - body.size};
+    if (c.in.size() > 0) {
+      error_code ec;
+      const size_t used = p.put(c.in.data(), ec);
+      c.in.consume(used);
+      const size_t produced = size - body.size;
+      if (ec == http::error::need_buffer) co_return IoResult{error_code{}, produced};
+      if (ec && ec != http::error::need_more) co_return IoResult{ec, produced};
+      if (produced > 0 || p.is_done()) co_return IoResult{error_code{}, produced};
+      if (!ec && used > 0) continue;  // a chunk header or the like: parse on
+    }
+    error_code ec = co_await fill(c);
+    if (ec == asio::error::eof) {
+      error_code eof_ec;
+      p.put_eof(eof_ec);  // completes a body that runs to the end of the connection
+      co_return IoResult{eof_ec, size - body.size};
+    }
+    if (ec) co_return IoResult{ec, size - body.size};
+  }
+}
+
+std::unique_ptr<UpstreamConn> UpstreamPool::take(uint32_t id, SteadyClock::time_point now,
+                                                 std::chrono::milliseconds idle) {
+  if (id >= idle_.size()) return nullptr;
+  auto& list = idle_[id];
+  while (!list.empty()) {
+    std::unique_ptr<UpstreamConn> c = std::move(list.back());
+    list.pop_back();
+    if (now - c->idle_since < idle && !dead(c->socket)) return c;
+    error_code ignored;
+    c->socket.close(ignored);
+  }
+  return nullptr;
+}
+
+void UpstreamPool::put(std::unique_ptr<UpstreamConn> c, SteadyClock::time_point now, unsigned max_idle) {
+  if (c->upstream_id >= idle_.size()) idle_.resize(c->upstream_id + 1);
+  auto& list = idle_[c->upstream_id];
+  if (list.size() >= max_idle) {
+    // Keep the newest: close the oldest.
+    if (list.empty()) return;
+    error_code ignored;
+    list.front()->socket.close(ignored);
+    list.erase(list.begin());
+  }
+  c->idle_since = now;
+  list.push_back(std::move(c));
+}
+
+void UpstreamPool::reap(SteadyClock::time_point now, std::chrono::milliseconds idle) {
+  for (auto& list : idle_) {
+    size_t keep = 0;
+    for (size_t i = 0; i < list.size(); ++i) {
+      if (now - list[i]->idle_since < idle) {
+        list[keep++] = std::move(list[i]);
+      } else {
+        error_code ignored;
+        list[i]->socket.close(ignored);
+      }
+    }
+    list.resize(keep);
+  }
+}
+
+void UpstreamPool::clear() {
+  for (auto& list : idle_) {
+    for (auto& c : list) {
+      error_code ignored;
+      c->socket.close(ignored);
+    }
+    list.clear();
+  }
+}
+
+size_t UpstreamPool::idle() const {
+  size_t n = 0;
+  for (const auto& list : idle_) n += list.size();
+  return n;
+}
+
+}  // namespace pharos::edge
