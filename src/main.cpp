@@ -148,11 +148,8 @@ int cmd_run(const std::string& path) {
   });
   server::Reloader reloader(path, publisher, &engine);
 
-  // Every reload, whoever asks for it, is announced to systemd; READY=1 follows when it is done.
-  auto request_reload = [&reloader](const std::string& reason) {
-    sd::notify(sd::reloading());
-    reloader.request(reason);
-  };
+  // The reloader tells systemd RELOADING=1 when a reload starts; READY=1 follows below.
+  auto request_reload = [&reloader](const std::string& reason) { reloader.request(reason); };
 
   // Signals first: from here on SIGHUP reloads instead of ending the process.
   asio::signal_set signals(control_io, SIGHUP, SIGINT, SIGTERM);

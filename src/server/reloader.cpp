@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "common/log.h"
+#include "common/sd_notify.h"
 #include "zone/zone_builder.h"
 
 namespace pharos::server {
@@ -247,6 +248,9 @@ void Reloader::loop() {
 }
 
 void Reloader::reload(const std::string& reason) {
+  // systemd (Type=notify) hears of every reload, whoever asked for it; main sends READY=1 once
+  // the result is published (on_reloaded).
+  sd::notify(sd::reloading());
   auto log = log::get("server");
   auto t0 = std::chrono::steady_clock::now();
   bool failed = false;
