@@ -165,12 +165,14 @@ int cmd_run(const std::string& path) {
     // lets requests finish); a second SIGTERM, or SIGINT, stops at once.
     if (sig == SIGTERM && edge && !edge->draining()) {
       log->info("server: SIGTERM, draining the edge");
+      reloader.stop();
       sd::notify("STOPPING=1");
       edge->drain(control_io, [&control_io] { control_io.stop(); });
       signals.async_wait(on_signal);
       return;
     }
     log->info("server: {}, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    reloader.stop();
     sd::notify("STOPPING=1");
     control_io.stop();
   };

@@ -177,7 +177,9 @@ std::shared_ptr<query::Snapshot> make_snapshot(const config::Config& cfg, std::s
 Reloader::Reloader(std::string config_path, Publisher& publisher, health::HealthEngine* engine)
     : path_(std::move(config_path)), publisher_(publisher), engine_(engine) {}
 
-Reloader::~Reloader() {
+Reloader::~Reloader() { stop(); }
+
+void Reloader::stop() {
   {
     std::lock_guard lock(mutex_);
     stop_ = true;

@@ -99,6 +99,10 @@ class Reloader {
   // to reload if they differ. Called once the file watches are armed: a change made between a
   // read and the arming of its watch would otherwise go unseen. Thread-safe.
   void check();
+  // Stops the loader thread: a reload under way finishes (its RELOADING=1 was already sent),
+  // none starts after. Called as the server begins to stop, before STOPPING=1, so systemd
+  // never hears of a reload after the stop. Idempotent; the destructor calls it.
+  void stop();
   // Called on the loader thread after each publish (start-up and every reload) with the config
   // now running, the files to watch (its directories to watch are `cfg.zone_directories`), and
   // the health registry the engine was configured with (check ids of `cfg.health_checks`).
