@@ -79,10 +79,12 @@ asio::awaitable<error_code> read_body(Stream& s, beast::flat_buffer& in, Request
 }
 
 template <class Stream>
-class Http1Sink final : public ResponseSink {
+class Http1Sink final : public ResponseSink, public ClientTunnel {
  public:
-  Http1Sink(Stream& s, Worker& w, std::string& head, std::chrono::milliseconds send_timeout)
-      : s_(s), w_(w), head_(head), send_timeout_(send_timeout) {}
+  // `in`: the connection's read buffer (what the client sent after a WebSocket handshake goes
+  // into the tunnel first).
+  Http1Sink(Stream& s, Worker& w, std::string& head, std::chrono::milliseconds send_timeout, beast::flat_buffer& in)
+      : s_(s), w_(w), head_(head), send_timeout_(send_timeout), in_(in) {}
 
   void configure(unsigned version, bool keep_alive, bool head_only) {
     version_ = version;
@@ -151,6 +153,36 @@ class Http1Sink final : public ResponseSink {
   }
   bool head_started() const override { return started_; }
 
+  asio::awaitable<ClientTunnel*> upgrade(const http::response_header<>& res) override {
+    write_upgrade_head(res, head_);
+    status_ = 101;
+    started_ = true;
+    keep_alive_ = false;
+    std::array<asio::const_buffer, 1> bufs{asio::buffer(head_)};
+    if (co_await write(bufs)) co_return nullptr;
+    co_return static_cast<ClientTunnel*>(this);
+  }
+
+  // ---- the tunnel ----
+  asio::awaitable<IoResult> read_some(asio::mutable_buffer b) override {
+    if (in_.size() > 0) {
+      const size_t n = asio::buffer_copy(b, in_.data());
+      in_.consume(n);
+      co_return IoResult{error_code{}, n};
+    }
+    co_return co_await s_.read_some(b);
+  }
+  asio::awaitable<error_code> write(asio::const_buffer b) override {
+    std::array<asio::const_buffer, 1> bufs{b};
+    co_return co_await s_.write(bufs);
+  }
+  void shutdown_send() override { s_.shutdown_send(); }
+  void cancel() override {
+    error_code ignored;
+    s_.socket().cancel(ignored);
+  }
+  void arm(std::chrono::milliseconds d) override { s_.deadline().arm(d); }
+
  private:
   asio::awaitable<error_code> write(std::span<const asio::const_buffer> bufs) {
     s_.deadline().arm(send_timeout_);
@@ -176,6 +208,7 @@ class Http1Sink final : public ResponseSink {
   unsigned status_ = 0;
   uint64_t bytes_ = 0;
   char chunk_[24];
+  beast::flat_buffer& in_;
 };
 
 // The health endpoint: 503 while draining; else 200 when at least one member of the pool the
@@ -253,6 +286,7 @@ asio::awaitable<void> session(Worker& w, Stream& stream, ConnTrack& track, const
   std::string file;
   bool first = true;
   bool linger_close = false;  // the client may still be sending: linger before closing
+  std::unique_ptr<UpstreamConn> own_upstream;  // PROXY protocol pools: this client's own connection
   for (;;) {
     track.idle = true;
     if (in.size() == 0) {
@@ -274,7 +308,7 @@ asio::awaitable<void> session(Worker& w, Stream& stream, ConnTrack& track, const
     first = false;
     const auto t0 = SteadyClock::now();
     ScratchLease scratch(w);
-    Http1Sink<Stream> sink(stream, w, scratch.s->head, cfg.timeouts.client_send);
+    Http1Sink<Stream> sink(stream, w, scratch.s->head, cfg.timeouts.client_send, in);
     RequestParser p;
     p.header_limit(static_cast<std::uint32_t>(cfg.limits.header_bytes));
     p.body_limit(cfg.limits.body_bytes);
@@ -423,10 +457,11 @@ asio::awaitable<void> session(Worker& w, Stream& stream, ConnTrack& track, const
     }
     sink.configure(version, keep_alive, head_only);
     const bool had_framing = req.count(http::field::content_length) || req.count(http::field::transfer_encoding);
-    ProxyRequest preq{req, p.get().body(), had_framing, client, host, path, client_key};
+    ProxyRequest preq{req,           p.get().body(), had_framing, client, host, path, client_key,
+                      is_websocket_upgrade(req), &own_upstream};
     ProxyOutcome out = co_await forward(w, *view, preq, sink, *scratch.s);
     log_access(out.status ? out.status : sink.status(), out.member, out.upstream_us, out.bytes);
-    if (!sink.keep_alive() || !out.complete) break;
+    if (out.tunnel || !sink.keep_alive() || !out.complete) break;
   }
   if (linger_close) {
     stream.shutdown_send();
@@ -448,6 +483,11 @@ ClientInfo client_of(const tcp::socket& s, bool tls, std::string& peer, uint64_t
   }
   c.address = ep.address().to_string();
   c.port = ep.port();
+  auto local = s.local_endpoint(ec);
+  if (!ec) {
+    c.local_address = local.address().to_string();
+    c.local_port = local.port();
+  }
   peer = ep.address().is_v6() ? "[" + c.address + "]:" + std::to_string(c.port) : c.address + ":" + std::to_string(c.port);
   if (ep.address().is_v6()) {
     auto b = ep.address().to_v6().to_bytes();

@@ -22,7 +22,8 @@
 
 namespace pharos::edge {
 
-// The live state of one upstream address, shared by the pools that name it and by every worker.
+// The live state of one upstream address and way of reaching it (plain, TLS, PROXY protocol),
+// shared by the pools that name it so and by every worker.
 struct MemberRuntime {
   std::string address;  // "127.0.0.1:8080"
   boost::asio::ip::tcp::endpoint endpoint;
@@ -48,6 +49,10 @@ struct PoolState {
   unsigned max_fails = 1;
   std::chrono::milliseconds fail_timeout{10000};
   std::vector<config::StatusRange> fail_status;
+  bool websocket = true;
+  config::EdgeUpstreamTls tls;   // tls.enabled: members are reached over TLS with tls_ctx
+  SslCtxPtr tls_ctx;
+  config::ProxyProtocol proxy_protocol = config::ProxyProtocol::Off;
   std::vector<Member> members;
 
   bool fails_on(unsigned status) const {
