@@ -160,6 +160,7 @@ int cmd_run(const std::string& path) {
     if (ec) return;
     if (sig == SIGHUP) {
       log->info("server: SIGHUP, reloading");
+      if (edge) edge->reopen_access_log();  // logrotate: the file was moved away; whatever the reload does
       request_reload("SIGHUP");
       signals.async_wait(on_signal);
       return;

@@ -141,6 +141,7 @@ std::shared_ptr<EdgeState> EdgeServer::build(const config::Config& cfg, uint64_t
   std::vector<std::string> names;
   for (const auto& p : cfg.edge.pools) names.push_back(p.name);
   s->router = Router(cfg.edge.routes, names);
+  s->access = AccessList(cfg.edge.access.allow, cfg.edge.access.deny);
   for (const auto& p : cfg.edge.pools) {
     PoolState ps;
     ps.name = p.name;
@@ -358,6 +359,23 @@ void EdgeServer::drain(asio::io_context& io, std::function<void()> done) {
 }
 
 bool EdgeServer::draining() const { return shared_->draining.load(); }
+
+void EdgeServer::reopen_access_log() {
+  if (!own_access_fd_) return;
+  const int fd = ::open(boot_.access_log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    shared_->log->error("edge: cannot reopen access log {}: {}; writing on to the old file", boot_.access_log,
+                        std::strerror(errno));
+    return;
+  }
+  // dup2 swaps the file under the descriptor workers hold, atomically; O_CLOEXEC goes with it.
+  if (::dup3(fd, access_fd_, O_CLOEXEC) < 0) {
+    shared_->log->error("edge: cannot reopen access log {}: {}", boot_.access_log, std::strerror(errno));
+  } else {
+    shared_->log->info("edge: access log {} reopened", boot_.access_log);
+  }
+  ::close(fd);
+}
 
 void EdgeServer::stop() {
   for (auto& w : workers_) w->stop();

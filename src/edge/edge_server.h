@@ -52,6 +52,10 @@ class EdgeServer {
   bool draining() const;
   // Stops the workers; open connections are dropped.
   void stop();
+  // SIGHUP: opens the access log file again by its name (after logrotate moved it away) and puts
+  // it in place of the old descriptor in one dup2, so workers writing at that moment finish on the
+  // old file and every later write goes to the new one. Nothing for stderr or off.
+  void reopen_access_log();
 
   // The certificate and key files, for the file watcher. Thread-safe.
   std::vector<std::string> files() const;

@@ -265,12 +265,19 @@ struct ScratchLease {
 struct ConnGuard {
   Worker& w;
   ConnTrack& t;
-  ConnGuard(Worker& w, ConnTrack& t) : w(w), t(t) { w.track(t); }
+  const ClientSlot& slot;
+  ConnGuard(Worker& w, ConnTrack& t, const ClientSlot& slot) : w(w), t(t), slot(slot) { w.track(t); }
   ~ConnGuard() {
     w.untrack(t);
     w.shared().open_connections.fetch_sub(1, std::memory_order_relaxed);
+    if (slot.counted) w.shared().limiter.close(slot.key);
   }
 };
+
+uint64_t steady_ms() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now().time_since_epoch()).count());
+}
 
 std::string_view method_text(const http::request_header<>& req) {
   return req.method() == http::verb::unknown ? req.method_string() : http::to_string(req.method());
@@ -279,7 +286,7 @@ std::string_view method_text(const http::request_header<>& req) {
 // One connection's requests, until it closes, fails, times out or the edge closes.
 template <class Stream>
 asio::awaitable<void> session(Worker& w, Stream& stream, ConnTrack& track, const ClientInfo& client,
-                              const std::string& peer, uint64_t client_key) {
+                              const std::string& peer, uint64_t client_key, const ClientSlot& slot) {
   constexpr bool https = Stream::kTls;
   beast::flat_buffer in;
   std::string host;
@@ -423,6 +430,21 @@ asio::awaitable<void> session(Worker& w, Stream& stream, ConnTrack& track, const
       continue;
     }
 
+    // The client's request rate (proxied requests only: the health endpoint, ACME challenges and
+    // redirects are not counted).
+    const config::EdgeLimits& limits = cfg.limits;
+    if (limits.client_rate != 0 &&
+        !w.shared().limiter.take(slot.key, limits.client_rate, limits.client_burst ? limits.client_burst : limits.client_rate,
+                                 steady_ms())) {
+      w.counters().inc(Stat::RateLimited);
+      sink.configure(version, local_keep_alive, head_only);
+      co_await sink.send_local(429, "too many requests\n", "Retry-After: 1\r\n");
+      log_access(sink.status(), nullptr, -1, sink.bytes());
+      linger_close = !p.is_done();
+      if (!sink.keep_alive()) break;
+      continue;
+    }
+
     // The body, buffered (up to the limit) so that a retry can send it again.
     const bool keep_alive = req.keep_alive() && !w.shared().closing.load(std::memory_order_relaxed);
     if (!p.is_done()) {
@@ -501,10 +523,10 @@ ClientInfo client_of(const tcp::socket& s, bool tls, std::string& peer, uint64_t
 
 }  // namespace
 
-asio::awaitable<void> serve_https(Worker& w, tcp::socket socket) {
+asio::awaitable<void> serve_https(Worker& w, tcp::socket socket, ClientSlot slot) {
   ConnTrack track;
   track.socket = &socket;
-  ConnGuard guard(w, track);
+  ConnGuard guard(w, track, slot);
   std::string peer;
   uint64_t key = 0;
   const ClientInfo client = client_of(socket, true, peer, key);
@@ -529,20 +551,20 @@ asio::awaitable<void> serve_https(Worker& w, tcp::socket socket) {
     stream.socket().close(ignored);
     co_return;
   }
-  co_await session(w, stream, track, client, peer, key);
+  co_await session(w, stream, track, client, peer, key, slot);
   co_await stream.shutdown();
 }
 
-asio::awaitable<void> serve_http(Worker& w, tcp::socket socket) {
+asio::awaitable<void> serve_http(Worker& w, tcp::socket socket, ClientSlot slot) {
   ConnTrack track;
-  ConnGuard guard(w, track);
+  ConnGuard guard(w, track, slot);
   std::string peer;
   uint64_t key = 0;
   const ClientInfo client = client_of(socket, false, peer, key);
   PlainStream stream(std::move(socket));
   track.socket = &stream.socket();
   DeadlineGuard deadline(w.deadlines(), stream.deadline(), stream.socket());
-  co_await session(w, stream, track, client, peer, key);
+  co_await session(w, stream, track, client, peer, key, slot);
   co_await stream.shutdown();
 }
 

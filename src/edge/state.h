@@ -16,6 +16,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "config/config.h"
+#include "edge/access_list.h"
 #include "edge/cert_store.h"
 #include "edge/router.h"
 #include "health/health_view.h"
@@ -69,6 +70,7 @@ struct EdgeState {
   Router router;
   std::vector<PoolState> pools;
   std::shared_ptr<const CertSet> certs;
+  AccessList access;      // edge.access, checked at accept
   uint32_t upstream_ids = 0;  // every MemberRuntime's upstream_id is below this
   uint16_t https_port = 0;    // where port 80 redirects to (0: no https listener; port 80 proxies)
 };

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -300,6 +301,9 @@ struct Response {
 class TlsClient {
  public:
   TlsClient(uint16_t port, const std::string& sni, const std::string& ca_file = "", int version = 0) {
+    // A server that closes at accept makes OpenSSL write to a closed socket: an error, not a signal.
+    static const bool no_sigpipe = [] { return std::signal(SIGPIPE, SIG_IGN) != SIG_ERR; }();
+    (void)no_sigpipe;
     ctx_ = SSL_CTX_new(TLS_client_method());
     if (version) {
       SSL_CTX_set_min_proto_version(ctx_, version);
