@@ -364,6 +364,15 @@ TEST_CASE("edge: TLS to members, verified against a CA, by name or by address", 
   auto health = c->get("rogue.a.test", "/_pharos/health");
   REQUIRE(health);
   CHECK(health->status == 503);
+
+  // checkconf reads the CA file, and says where it is named.
+  e.dir().write("bad-ca.pem", "not a certificate\n");
+  const std::string bad = e.dir().write("bad.yaml", head() + "  routes:\n    - pool: p\n  pools:\n    p:\n"
+                                                              "      members: [\"127.0.0.1:9\"]\n      tls: {ca_file: bad-ca.pem}\n");
+  const std::string out = pharos::test::run_capture(pharos::test::pharos_binary() + " checkconf " + bad + " 2>&1; echo exit=$?");
+  INFO(out);
+  CHECK(contains(out, bad + ":12: edge pool p: upstream tls ca_file " + e.path() + "/bad-ca.pem: "));
+  CHECK(contains(out, "exit=1"));
 }
 
 TEST_CASE("edge: PROXY protocol v1 and v2 to members, one upstream connection per client", "[integration][edge]") {

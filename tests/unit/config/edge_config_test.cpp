@@ -78,6 +78,13 @@ edge:
     body_bytes: 10m
     max_connections: 500
     upstream_idle_per_member: 4
+    client_connections: 20
+    client_rate: 50
+    client_burst: 100
+    client_ipv6_prefix: 56
+  access:
+    allow: [10.0.0.0/8, "2001:db8::/32", 192.0.2.7]
+    deny: 10.66.0.0/16
   drain:
     delay: 2s
     timeout: 10s
@@ -150,6 +157,17 @@ edge:
   CHECK(e.limits.body_bytes == 10 * 1024 * 1024);
   CHECK(e.limits.max_connections == 500);
   CHECK(e.limits.upstream_idle_per_member == 4);
+  CHECK(e.limits.client_connections == 20);
+  CHECK(e.limits.client_rate == 50);
+  CHECK(e.limits.client_burst == 100);
+  CHECK(e.limits.client_ipv6_prefix == 56);
+  REQUIRE(e.access.allow.size() == 3);
+  CHECK(e.access.allow[0].text == "10.0.0.0/8");
+  CHECK(e.access.allow[1].v6);
+  CHECK(e.access.allow[1].len == 32);
+  CHECK(e.access.allow[2].text == "192.0.2.7/32");  // an address is a network of one
+  REQUIRE(e.access.deny.size() == 1);
+  CHECK(e.access.deny[0].len == 16);
   CHECK(e.drain_delay == 2s);
   CHECK(e.drain_timeout == 10s);
   CHECK(e.health_path == "/healthz-edge");
@@ -180,6 +198,12 @@ TEST_CASE("edge config: defaults", "[config][edge]") {
   CHECK(e.limits.header_bytes == 16384);
   CHECK(e.limits.body_bytes == 1048576);
   CHECK(e.limits.max_connections == 10000);
+  CHECK(e.limits.client_connections == 0);
+  CHECK(e.limits.client_rate == 0);
+  CHECK(e.limits.client_burst == 0);
+  CHECK(e.limits.client_ipv6_prefix == 64);
+  CHECK(e.access.allow.empty());
+  CHECK(e.access.deny.empty());
   CHECK(e.drain_delay == 5s);
   CHECK(e.drain_timeout == 30s);
   CHECK(e.health_path == "/_pharos/health");
@@ -272,6 +296,18 @@ TEST_CASE("edge config: errors name the line", "[config][edge]") {
   CHECK(err(pool + "      tls:\n        cert: c.pem\n") == t.at(8, "edge.pools.web.tls: a client certificate needs both cert and key"));
   CHECK(err(pool + "      tls: {ca: x}\n") ==
         t.at(7, "unknown key \"ca\" in edge.pools.web.tls (known: name, ca_file, verify, cert, key)"));
+  const std::string ok = head + "  routes: [{pool: web}]\n  pools:\n    web: {members: [\"127.0.0.1:1\"]}\n";
+  CHECK(err(ok + "  limits: {client_burst: 5}\n") == t.at(6, "edge.limits.client_burst: needs client_rate"));
+  CHECK(err(ok + "  limits: {client_ipv6_prefix: 0}\n") == t.at(6, "edge.limits.client_ipv6_prefix: 0 is out of range 1..128"));
+  CHECK(err(ok + "  access:\n    allow: [10.0.0.1/8]\n") ==
+        t.at(7, "edge.access.allow[0]: \"10.0.0.1/8\": host bits are set (did you mean 10.0.0.1/8 with the host part zero?)"));
+  CHECK(err(ok + "  access:\n    deny: [nowhere]\n") ==
+        t.at(7, "edge.access.deny[0]: \"nowhere\": not a numeric IPv4 or IPv6 address"));
+  CHECK(err(ok + "  access:\n    allow: [10.0.0.0/8]\n    deny: [10.0.0.0/8]\n") ==
+        t.at(8, "edge.access.deny[0]: \"10.0.0.0/8\" is listed in both allow and deny (first at line 7)"));
+  CHECK(err(ok + "  access:\n    deny: [192.0.2.1, 192.0.2.1/32]\n") ==
+        t.at(7, "edge.access.deny[1]: \"192.0.2.1/32\" is listed twice (first at line 7)"));
+  CHECK(err(ok + "  access:\n    allow: []\n") == t.at(7, "edge.access.allow: expected a list of networks"));
   CHECK(err(pool + "      proxy_protocol: v3\n") == t.at(7, "edge.pools.web.proxy_protocol: expected v1, v2 or off, got \"v3\""));
   CHECK(err(head + "  routes: [{pool: web}]\n  pools:\n    web: {members: [\"127.0.0.1:1\"]}\n  limits: {body_bytes: 1x}\n") ==
         t.at(6, "edge.limits.body_bytes: invalid size \"1x\" (expected e.g. 16384, 16k, 1m)"));
