@@ -6,6 +6,7 @@
 //   pharos ctl ...                  talk to a running server's control API (src/control/ctl.h)
 //   pharos --version
 #include <cstdio>
+#include <filesystem>
 #include <cstring>
 #include <iostream>
 #include <set>
@@ -25,6 +26,7 @@
 #include "control/wire.h"
 #include "edge/cert_store.h"
 #include "edge/edge_server.h"
+#include "edge/upstream_tls.h"
 #include "health/engine.h"
 #include "policy/policy_set.h"
 #include "server/file_watcher.h"
@@ -89,6 +91,23 @@ int cmd_checkconf(const std::string& path) {
       std::fprintf(stderr, "warning: edge certificate %s (not checked)\n", checked.error().message.c_str());
     } else {
       std::fprintf(stderr, "%s\n", error_at(path, c.line, "edge certificate " + checked.error().message).message.c_str());
+      ok = false;
+    }
+  }
+  // TLS to members: the CA file and client certificate must load (missing files only warn).
+  for (const auto& p : cfg->edge.pools) {
+    if (!p.tls.enabled) continue;
+    auto made = edge::make_upstream_context(p.tls);
+    if (made) continue;
+    std::error_code fs_error;
+    const bool missing = (!p.tls.ca_file.empty() && !std::filesystem::exists(p.tls.ca_file, fs_error)) ||
+                         (!p.tls.cert_file.empty() && !std::filesystem::exists(p.tls.cert_file, fs_error)) ||
+                         (!p.tls.key_file.empty() && !std::filesystem::exists(p.tls.key_file, fs_error));
+    const std::string what = "edge pool " + p.name + ": " + made.error().message;
+    if (missing) {
+      std::fprintf(stderr, "warning: %s (not checked)\n", what.c_str());
+    } else {
+      std::fprintf(stderr, "%s\n", error_at(path, p.tls.line, what).message.c_str());
       ok = false;
     }
   }
@@ -157,6 +176,7 @@ int cmd_run(const std::string& path) {
     if (ec) return;
     if (sig == SIGHUP) {
       log->info("server: SIGHUP, reloading");
+      if (edge) edge->reopen_access_log();  // logrotate: the file was moved away; whatever the reload does
       request_reload("SIGHUP");
       signals.async_wait(on_signal);
       return;

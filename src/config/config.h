@@ -164,6 +164,23 @@ struct EdgeMember {
   unsigned line = 0;
 };
 
+// TLS from the edge to a pool's members (re-encryption). The member's certificate is verified
+// against `ca_file` (default: the system's trust store) for `name` (default: the member's IP
+// address, which the certificate must then list), unless `verify` is false.
+struct EdgeUpstreamTls {
+  bool enabled = false;
+  std::string name;       // SNI and the name verified; empty: no SNI, the member's address is verified
+  std::string ca_file;    // PEM CA certificates; empty: the system's default paths
+  bool verify = true;
+  std::string cert_file;  // a client certificate (chain) for mutual TLS; empty: none
+  std::string key_file;
+  unsigned line = 0;
+};
+
+// The PROXY protocol header sent at the start of each connection to a member (HAProxy's
+// proxy-protocol.txt): the client's address and port, and the address it connected to.
+enum class ProxyProtocol : uint8_t { Off, V1, V2 };
+
 struct EdgePool {
   std::string name;
   Balance balance = Balance::RoundRobin;
@@ -173,6 +190,9 @@ struct EdgePool {
   unsigned max_fails = 1;
   std::chrono::milliseconds fail_timeout{10000};
   std::vector<StatusRange> fail_status{StatusRange{500, 599}};
+  bool websocket = true;  // pass WebSocket upgrades through (false: Upgrade is stripped, as any hop-by-hop header)
+  EdgeUpstreamTls tls;
+  ProxyProtocol proxy_protocol = ProxyProtocol::Off;
   unsigned line = 0;
 };
 
@@ -194,6 +214,7 @@ struct EdgeTimeouts {
   std::chrono::milliseconds upstream_connect{5000};   // connecting to a member
   std::chrono::milliseconds upstream_response{60000}; // the response's headers, and each read of its body
   std::chrono::milliseconds upstream_idle{1000};      // keep an idle upstream connection this long
+  std::chrono::milliseconds websocket_idle{3600000};  // a WebSocket tunnel with no byte either way closes
 };
 
 struct EdgeLimits {
@@ -201,6 +222,18 @@ struct EdgeLimits {
   size_t body_bytes = 1024 * 1024;           // request body (413 above)
   unsigned max_connections = 10000;          // client connections, across workers
   unsigned upstream_idle_per_member = 32;    // idle keep-alive connections kept per member and worker
+  // Per client address (IPv6: per client_ipv6_prefix), all workers together. 0: no limit.
+  unsigned client_connections = 0;          // open connections; more are closed at accept
+  unsigned client_rate = 0;                 // proxied requests per second (a token bucket); 429 above
+  unsigned client_burst = 0;                // the bucket's size; 0: client_rate
+  unsigned client_ipv6_prefix = 64;
+};
+
+// Who may connect at all: the most specific network listed decides; an address in none is
+// allowed when `allow` is empty. Refused connections are closed at accept, before TLS.
+struct EdgeAccess {
+  std::vector<Prefix> allow;
+  std::vector<Prefix> deny;
 };
 
 // The TLS-terminating reverse proxy. Off unless the config has an `edge` section.
@@ -215,6 +248,7 @@ struct EdgeConfig {
   std::vector<EdgePool> pools;                // sorted by name
   EdgeTimeouts timeouts;
   EdgeLimits limits;
+  EdgeAccess access;
   std::chrono::milliseconds drain_delay{5000};     // SIGTERM: health fails this long before we stop accepting
   std::chrono::milliseconds drain_timeout{30000};  // then requests in flight get this long to finish
   std::string health_path = "/_pharos/health";

@@ -249,6 +249,84 @@ void Loader::load_routes(const Entry& e, std::vector<EdgeRoute>& out) const {
   }
 }
 
+// {allow: [networks], deny: [networks]}; a network is "10.0.0.0/8", "2001:db8::/32" or an address.
+void Loader::load_access(const Entry& e, EdgeAccess& out) const {
+  if (!e.value.IsMap()) fail(e.value_line, "edge.access: expected a mapping with allow and deny, got " + describe(e.value));
+  std::map<std::string, std::pair<bool, unsigned>> seen;  // network -> (allowed, line)
+  for (const Entry& k : entries(e.value, "in edge.access", {"allow", "deny"})) {
+    const std::string kf = "edge.access." + k.name;
+    const bool allow = k.name == "allow";
+    if (k.value.IsNull() || (k.value.IsSequence() && k.value.size() == 0)) fail(k.value_line, kf + ": expected a list of networks");
+    size_t i = 0;
+    for (const YAML::Node& n : items_of(k.value)) {
+      const std::string f = k.value.IsSequence() ? kf + "[" + std::to_string(i++) + "]" : kf;
+      const unsigned line = line_of(n) ? line_of(n) : k.value_line;
+      if (!n.IsScalar()) fail(line, f + ": expected a network such as 192.0.2.0/24 or an address, got " + describe(n));
+      std::string text = n.Scalar();
+      if (text.find('/') == std::string::npos) text += text.find(':') == std::string::npos ? "/32" : "/128";
+      Prefix p;
+      std::string why;
+      if (!parse_prefix(text, p, why)) fail(line, f + ": " + quote(n.Scalar()) + ": " + why);
+      const std::string norm = std::string(p.v6 ? "6 " : "4 ") + std::string(reinterpret_cast<const char*>(p.addr), 16) +
+                               std::to_string(p.len);
+      auto [it, inserted] = seen.emplace(norm, std::make_pair(allow, line));
+      if (!inserted) {
+        fail(line, f + ": " + quote(n.Scalar()) + " is listed " + (it->second.first == allow ? "twice" : "in both allow and deny") +
+                       " (first at line " + std::to_string(it->second.second) + ")");
+      }
+      (allow ? out.allow : out.deny).push_back(std::move(p));
+    }
+  }
+}
+
+// `tls: true`, or a mapping {name, ca_file, verify, cert, key}.
+EdgeUpstreamTls Loader::load_upstream_tls(const Entry& e, const std::string& field) const {
+  EdgeUpstreamTls t;
+  t.line = e.key_line;
+  if (e.value.IsScalar()) {
+    t.enabled = get_bool(e, field);
+    return t;
+  }
+  if (!e.value.IsMap()) {
+    fail(e.value_line, field + ": expected true, false or a mapping with name, ca_file, verify, cert and key, got " +
+                           describe(e.value));
+  }
+  t.enabled = true;
+  const Entry* cert = nullptr;
+  const Entry* key = nullptr;
+  const std::vector<Entry> es = entries(e.value, "in " + field, {"name", "ca_file", "verify", "cert", "key"});
+  for (const Entry& k : es) {
+    const std::string kf = field + "." + k.name;
+    if (k.name == "name") {
+      std::string why;
+      const std::string name = get_string(k, kf, false);
+      if (!normalise_host(name, t.name, why) || t.name.starts_with("*.")) {
+        fail(k.value_line, kf + ": " + quote(name) + ": " + (why.empty() ? "a wildcard is not a name to verify" : why));
+      }
+    } else if (k.name == "ca_file") {
+      const std::string f = get_string(k, kf, false);
+      if (f.empty()) fail(k.value_line, kf + ": must not be empty");
+      t.ca_file = resolve(f).string();
+    } else if (k.name == "verify") {
+      t.verify = get_bool(k, kf);
+    } else if (k.name == "cert") {
+      cert = &k;
+      const std::string f = get_string(k, kf, false);
+      if (f.empty()) fail(k.value_line, kf + ": must not be empty");
+      t.cert_file = resolve(f).string();
+    } else {
+      key = &k;
+      const std::string f = get_string(k, kf, false);
+      if (f.empty()) fail(k.value_line, kf + ": must not be empty");
+      t.key_file = resolve(f).string();
+    }
+  }
+  if ((cert == nullptr) != (key == nullptr)) {
+    fail((cert ? cert : key)->key_line, field + ": a client certificate needs both cert and key");
+  }
+  return t;
+}
+
 EdgePool Loader::load_pool(const Entry& item) const {
   EdgePool p;
   p.name = item.name;
@@ -259,7 +337,7 @@ EdgePool Loader::load_pool(const Entry& item) const {
   }
   if (!item.value.IsMap()) fail(item.value_line, where + ": expected a mapping with members, got " + describe(item.value));
   bool have_members = false;
-  for (const Entry& e : entries(item.value, "in " + where, {"balance", "members", "max_fails", "fail_timeout", "fail_status"})) {
+  for (const Entry& e : entries(item.value, "in " + where, {"balance", "members", "max_fails", "fail_timeout", "fail_status", "websocket", "tls", "proxy_protocol"})) {
     const std::string field = where + "." + e.name;
     if (e.name == "balance") {
       const std::string b = lower(get_string(e, field, false));
@@ -315,6 +393,16 @@ EdgePool Loader::load_pool(const Entry& item) const {
       p.max_fails = static_cast<unsigned>(get_unsigned(e, field, 0, 1000));
     } else if (e.name == "fail_timeout") {
       p.fail_timeout = get_duration(e, field, false);
+    } else if (e.name == "websocket") {
+      p.websocket = get_bool(e, field);
+    } else if (e.name == "tls") {
+      p.tls = load_upstream_tls(e, field);
+    } else if (e.name == "proxy_protocol") {
+      const std::string v = e.value.IsScalar() ? lower(e.value.Scalar()) : std::string();
+      if (v == "v1" || v == "1") p.proxy_protocol = ProxyProtocol::V1;
+      else if (v == "v2" || v == "2") p.proxy_protocol = ProxyProtocol::V2;
+      else if (v == "off" || v == "false" || v == "no") p.proxy_protocol = ProxyProtocol::Off;
+      else fail(e.value_line, field + ": expected v1, v2 or off, got " + describe(e.value));
     } else {  // fail_status
       p.fail_status.clear();
       for (const YAML::Node& n : items_of(e.value)) {
@@ -359,7 +447,7 @@ void Loader::load_edge(const Entry& section, EdgeConfig& out) const {
   if (!section.value.IsMap()) fail(section.value_line, "edge: expected a mapping, got " + describe(section.value));
   bool have_routes = false, have_pools = false, have_https = false, have_http = false;
   for (const Entry& e : entries(section.value, "in edge",
-                                {"workers", "https", "http", "routes", "pools", "timeouts", "limits", "drain",
+                                {"workers", "https", "http", "routes", "pools", "timeouts", "limits", "access", "drain",
                                  "health_path", "trust_forwarded", "access_log"})) {
     const std::string field = "edge." + e.name;
     if (e.name == "workers") {
@@ -405,7 +493,7 @@ void Loader::load_edge(const Entry& section, EdgeConfig& out) const {
       EdgeTimeouts& t = out.timeouts;
       for (const Entry& k : entries(e.value, "in edge.timeouts",
                                     {"client_header", "client_body", "client_idle", "client_send", "upstream_connect",
-                                     "upstream_response", "upstream_idle"})) {
+                                     "upstream_response", "upstream_idle", "websocket_idle"})) {
         const auto d = get_duration(k, "edge.timeouts." + k.name, k.name == "upstream_idle");
         if (k.name == "client_header") t.client_header = d;
         else if (k.name == "client_body") t.client_body = d;
@@ -413,19 +501,30 @@ void Loader::load_edge(const Entry& section, EdgeConfig& out) const {
         else if (k.name == "client_send") t.client_send = d;
         else if (k.name == "upstream_connect") t.upstream_connect = d;
         else if (k.name == "upstream_response") t.upstream_response = d;
+        else if (k.name == "websocket_idle") t.websocket_idle = d;
         else t.upstream_idle = d;
       }
     } else if (e.name == "limits") {
       if (!e.value.IsMap()) fail(e.value_line, field + ": expected a mapping, got " + describe(e.value));
       EdgeLimits& l = out.limits;
       for (const Entry& k : entries(e.value, "in edge.limits",
-                                    {"header_bytes", "body_bytes", "max_connections", "upstream_idle_per_member"})) {
+                                    {"header_bytes", "body_bytes", "max_connections", "upstream_idle_per_member",
+                                     "client_connections", "client_rate", "client_burst", "client_ipv6_prefix"})) {
         const std::string kf = "edge.limits." + k.name;
         if (k.name == "header_bytes") l.header_bytes = get_size(k, kf, 1024, 1024 * 1024);
         else if (k.name == "body_bytes") l.body_bytes = get_size(k, kf, 0, uint64_t{1} << 32);
         else if (k.name == "max_connections") l.max_connections = static_cast<unsigned>(get_unsigned(k, kf, 1, 10000000));
+        else if (k.name == "client_connections") l.client_connections = static_cast<unsigned>(get_unsigned(k, kf, 0, 10000000));
+        else if (k.name == "client_rate") l.client_rate = static_cast<unsigned>(get_unsigned(k, kf, 0, 1000000));
+        else if (k.name == "client_burst") l.client_burst = static_cast<unsigned>(get_unsigned(k, kf, 0, 1000000));
+        else if (k.name == "client_ipv6_prefix") l.client_ipv6_prefix = static_cast<unsigned>(get_unsigned(k, kf, 1, 128));
         else l.upstream_idle_per_member = static_cast<unsigned>(get_unsigned(k, kf, 0, 100000));
       }
+      if (l.client_burst != 0 && l.client_rate == 0) {
+        fail(e.value_line, "edge.limits.client_burst: needs client_rate");
+      }
+    } else if (e.name == "access") {
+      load_access(e, out.access);
     } else if (e.name == "drain") {
       if (!e.value.IsMap()) fail(e.value_line, field + ": expected a mapping with delay and timeout, got " + describe(e.value));
       for (const Entry& k : entries(e.value, "in edge.drain", {"delay", "timeout"})) {

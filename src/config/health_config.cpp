@@ -41,6 +41,8 @@ std::string lower(std::string s) {
   return s;
 }
 
+}  // namespace
+
 // "10.0.0.0/8", "2001:db8::/32". Host bits must be zero.
 bool parse_prefix(const std::string& s, Prefix& out, std::string& why) {
   size_t slash = s.find('/');
@@ -80,6 +82,8 @@ bool parse_prefix(const std::string& s, Prefix& out, std::string& why) {
   }
   return true;
 }
+
+namespace {
 
 bool is_loopback(const std::string& address) {
   in_addr a4;

@@ -76,6 +76,9 @@ struct Entry {
   unsigned value_line = 0;
 };
 
+// "10.0.0.0/8", "2001:db8::/32" (host bits zero); `why` says what is wrong.
+bool parse_prefix(const std::string& s, Prefix& out, std::string& why);
+
 // "200", "200-399" (100..599).
 bool parse_status_range(const std::string& s, StatusRange& out);
 
@@ -125,6 +128,8 @@ class Loader {
   void load_routes(const Entry& e, std::vector<EdgeRoute>& out) const;
   void load_pools(const Entry& e, std::vector<EdgePool>& out) const;
   EdgePool load_pool(const Entry& e) const;
+  EdgeUpstreamTls load_upstream_tls(const Entry& e, const std::string& field) const;
+  void load_access(const Entry& e, EdgeAccess& out) const;
   uint64_t get_size(const Entry& e, const std::string& field, uint64_t min, uint64_t max) const;
   void cross_check_edge(Config& c) const;
 

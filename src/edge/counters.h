@@ -32,6 +32,13 @@ enum class Stat : uint8_t {
   BytesOut,               // response body bytes to clients
   UpstreamLatencyUs,      // sum: request sent -> response head, in microseconds
   UpstreamLatencyCount,
+  WebSockets,             // WebSocket tunnels opened (member answered 101)
+  WebSocketBytesIn,       // bytes from clients through tunnels (the other way counts in bytes_out)
+  WebSocketTimeouts,      // tunnels closed after websocket_idle without a byte either way
+  UpstreamTlsErrors,      // TLS handshakes with members that failed (verification included)
+  AccessDenied,           // connections closed at accept: the address is not allowed (edge.access)
+  ClientConnectionsRefused,  // connections closed at accept: the address holds limits.client_connections
+  RateLimited,            // requests answered 429: the address is over limits.client_rate
   kCount
 };
 
@@ -42,7 +49,8 @@ inline constexpr const char* kStatNames[] = {
     "upstream_requests",   "upstream_reused",     "upstream_connect_errors", "upstream_timeouts",
     "upstream_errors",     "retries",             "no_member",            "passive_ejections",
     "redirects",           "acme_served",         "health_requests",      "bytes_out",
-    "upstream_latency_us_sum", "upstream_latency_count"};
+    "upstream_latency_us_sum", "upstream_latency_count", "websockets", "websocket_bytes_in",
+    "websocket_timeouts", "upstream_tls_errors", "access_denied", "client_connections_refused", "rate_limited"};
 static_assert(std::size(kStatNames) == static_cast<size_t>(Stat::kCount));
 
 struct EdgeCounters {

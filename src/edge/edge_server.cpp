@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "edge/balancer.h"
+#include "edge/upstream_tls.h"
 #include "edge/worker.h"
 
 namespace pharos::edge {
@@ -81,6 +82,18 @@ Result<std::vector<int>> open_listeners(const config::ListenAddress& addr, unsig
 
 uint16_t port_of(const std::string& bound) { return static_cast<uint16_t>(std::stoi(bound.substr(bound.rfind(':') + 1))); }
 
+// How a pool reaches its members, as a key: "" for plain HTTP.
+std::string transport_of(const config::EdgePool& p) {
+  std::string t;
+  if (p.tls.enabled) {
+    t += "tls name=" + p.tls.name + " verify=" + (p.tls.verify ? "1" : "0") + " ca=" + p.tls.ca_file +
+         " cert=" + p.tls.cert_file + ";";
+  }
+  if (p.proxy_protocol == config::ProxyProtocol::V1) t += "proxy-v1;";
+  if (p.proxy_protocol == config::ProxyProtocol::V2) t += "proxy-v2;";
+  return t;
+}
+
 }  // namespace
 
 EdgeServer::EdgeServer(const config::EdgeConfig& cfg) : boot_(cfg), shared_(std::make_unique<Shared>()) {
@@ -103,21 +116,23 @@ EdgeServer::~EdgeServer() {
   if (own_access_fd_) ::close(access_fd_);
 }
 
-std::shared_ptr<MemberRuntime> EdgeServer::runtime_for(const config::ListenAddress& a) {
-  const std::string key = a.to_string();
+std::shared_ptr<MemberRuntime> EdgeServer::runtime_for(const config::ListenAddress& a, const std::string& transport) {
+  const std::string address = a.to_string();
+  const std::string key = transport.empty() ? address : address + " " + transport;
   auto it = runtimes_.find(key);
   if (it != runtimes_.end()) return it->second;
   auto rt = std::make_shared<MemberRuntime>();
-  rt->address = key;
+  rt->address = address;
   rt->endpoint = tcp::endpoint(asio::ip::make_address(a.address), a.port);
   rt->upstream_id = next_upstream_id_++;
-  rt->key = hash_bytes(key.data(), key.size());
+  rt->key = hash_bytes(address.data(), address.size());
   runtimes_.emplace(key, rt);
   return rt;
 }
 
 std::shared_ptr<EdgeState> EdgeServer::build(const config::Config& cfg, uint64_t registry,
-                                             std::shared_ptr<const CertSet> certs) {
+                                             std::shared_ptr<const CertSet> certs, const EdgeState* previous,
+                                             std::vector<std::string>& errors) {
   auto s = std::make_shared<EdgeState>();
   s->registry = registry;
   s->cfg = cfg.edge;
@@ -126,6 +141,7 @@ std::shared_ptr<EdgeState> EdgeServer::build(const config::Config& cfg, uint64_t
   std::vector<std::string> names;
   for (const auto& p : cfg.edge.pools) names.push_back(p.name);
   s->router = Router(cfg.edge.routes, names);
+  s->access = AccessList(cfg.edge.access.allow, cfg.edge.access.deny);
   for (const auto& p : cfg.edge.pools) {
     PoolState ps;
     ps.name = p.name;
@@ -133,9 +149,33 @@ std::shared_ptr<EdgeState> EdgeServer::build(const config::Config& cfg, uint64_t
     ps.max_fails = p.max_fails;
     ps.fail_timeout = p.fail_timeout;
     ps.fail_status = p.fail_status;
+    ps.websocket = p.websocket;
+    ps.tls = p.tls;
+    ps.proxy_protocol = p.proxy_protocol;
+    if (p.tls.enabled) {
+      auto ctx = make_upstream_context(p.tls);
+      if (ctx) {
+        ps.tls_ctx = *ctx;
+      } else {
+        const PoolState* before = nullptr;
+        if (previous) {
+          for (const auto& o : previous->pools) {
+            if (o.name == p.name && o.tls_ctx) before = &o;
+          }
+        }
+        if (!before) {
+          errors.push_back("edge pool " + p.name + ": " + ctx.error().message);
+          return nullptr;
+        }
+        errors.push_back("edge pool " + p.name + ": " + ctx.error().message + "; the previous TLS settings keep serving");
+        ps.tls = before->tls;
+        ps.tls_ctx = before->tls_ctx;
+      }
+    }
+    const std::string transport = transport_of(p);
     for (const auto& m : p.members) {
       PoolState::Member pm;
-      pm.rt = runtime_for(m.address);
+      pm.rt = runtime_for(m.address, transport);
       pm.weight = m.weight;
       if (!m.check.empty()) {
         // Check ids are positions in the config's (sorted) check list, as the engine numbers them.
@@ -160,10 +200,17 @@ Result<void> EdgeServer::prepare(const config::Config& cfg, uint64_t registry) {
     return Error{text};
   }
   for (const auto& l : load.loaded) shared_->log->info("edge certificate {}: loaded", l);
+  std::vector<std::string> errors;
+  auto state = build(cfg, registry, load.set, nullptr, errors);
+  if (!state) {
+    std::string text;
+    for (const auto& e : errors) text += (text.empty() ? "" : "\n") + e;
+    return Error{text};
+  }
   certs_ = load.set;
   registry_ = registry;
   config_ = cfg;
-  shared_->publication.publish_state(build(cfg, registry, certs_));
+  shared_->publication.publish_state(std::move(state));
   return {};
 }
 
@@ -192,9 +239,17 @@ void EdgeServer::apply(const config::Config& cfg, uint64_t registry) {
                "the previous certificate and key (if any) keep serving");
   }
   certs_ = load.set;
+  std::vector<std::string> errors;
+  auto previous = shared_->publication.state();
+  auto state = build(cfg, registry, certs_, previous.get(), errors);
+  for (const auto& e : errors) log->error("{}", e);
+  if (!state) {
+    log->error("edge: the new routes and pools are not applied; the previous ones keep serving");
+    return;
+  }
   registry_ = registry;
   config_ = cfg;
-  shared_->publication.publish_state(build(cfg, registry, certs_));
+  shared_->publication.publish_state(std::move(state));
 }
 
 void EdgeServer::publish_health(std::shared_ptr<const health::HealthView> view) {
@@ -234,7 +289,9 @@ Result<void> EdgeServer::start() {
     // Redirects name the first https listener's port; the state learns it now.
     std::lock_guard lock(mutex_);
     https_port_ = port_of(https_bound_.front());
-    shared_->publication.publish_state(build(config_, registry_, certs_));
+    auto s = std::make_shared<EdgeState>(*shared_->publication.state());
+    s->https_port = https_port_;
+    shared_->publication.publish_state(std::move(s));
   }
   for (unsigned i = 0; i < n; ++i) {
     workers_.push_back(std::make_unique<Worker>(i, *shared_, std::move(https[i]), std::move(http[i])));
@@ -302,6 +359,23 @@ void EdgeServer::drain(asio::io_context& io, std::function<void()> done) {
 }
 
 bool EdgeServer::draining() const { return shared_->draining.load(); }
+
+void EdgeServer::reopen_access_log() {
+  if (!own_access_fd_) return;
+  const int fd = ::open(boot_.access_log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    shared_->log->error("edge: cannot reopen access log {}: {}; writing on to the old file", boot_.access_log,
+                        std::strerror(errno));
+    return;
+  }
+  // dup2 swaps the file under the descriptor workers hold, atomically; O_CLOEXEC goes with it.
+  if (::dup3(fd, access_fd_, O_CLOEXEC) < 0) {
+    shared_->log->error("edge: cannot reopen access log {}: {}", boot_.access_log, std::strerror(errno));
+  } else {
+    shared_->log->info("edge: access log {} reopened", boot_.access_log);
+  }
+  ::close(fd);
+}
 
 void EdgeServer::stop() {
   for (auto& w : workers_) w->stop();

@@ -52,6 +52,10 @@ class EdgeServer {
   bool draining() const;
   // Stops the workers; open connections are dropped.
   void stop();
+  // SIGHUP: opens the access log file again by its name (after logrotate moved it away) and puts
+  // it in place of the old descriptor in one dup2, so workers writing at that moment finish on the
+  // old file and every later write goes to the new one. Nothing for stderr or off.
+  void reopen_access_log();
 
   // The certificate and key files, for the file watcher. Thread-safe.
   std::vector<std::string> files() const;
@@ -62,9 +66,13 @@ class EdgeServer {
   size_t open_connections() const;
 
  private:
-  std::shared_ptr<EdgeState> build(const config::Config& cfg, uint64_t registry,
-                                    std::shared_ptr<const CertSet> certs);
-  std::shared_ptr<MemberRuntime> runtime_for(const config::ListenAddress& a);
+  // The state for `cfg`. A pool whose upstream TLS context cannot be made keeps the one it had in
+  // `previous` (the error goes to `errors`); without one, the result is null.
+  std::shared_ptr<EdgeState> build(const config::Config& cfg, uint64_t registry, std::shared_ptr<const CertSet> certs,
+                                   const EdgeState* previous, std::vector<std::string>& errors);
+  // Members are told apart by address and by how they are reached (`transport`): connections
+  // kept for one must not serve the other.
+  std::shared_ptr<MemberRuntime> runtime_for(const config::ListenAddress& a, const std::string& transport);
 
   config::EdgeConfig boot_;  // as at start-up: listeners, workers, access log
   std::unique_ptr<Shared> shared_;

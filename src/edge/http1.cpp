@@ -79,10 +79,12 @@ asio::awaitable<error_code> read_body(Stream& s, beast::flat_buffer& in, Request
 }
 
 template <class Stream>
-class Http1Sink final : public ResponseSink {
+class Http1Sink final : public ResponseSink, public ClientTunnel {
  public:
-  Http1Sink(Stream& s, Worker& w, std::string& head, std::chrono::milliseconds send_timeout)
-      : s_(s), w_(w), head_(head), send_timeout_(send_timeout) {}
+  // `in`: the connection's read buffer (what the client sent after a WebSocket handshake goes
+  // into the tunnel first).
+  Http1Sink(Stream& s, Worker& w, std::string& head, std::chrono::milliseconds send_timeout, beast::flat_buffer& in)
+      : s_(s), w_(w), head_(head), send_timeout_(send_timeout), in_(in) {}
 
   void configure(unsigned version, bool keep_alive, bool head_only) {
     version_ = version;
@@ -151,6 +153,36 @@ class Http1Sink final : public ResponseSink {
   }
   bool head_started() const override { return started_; }
 
+  asio::awaitable<ClientTunnel*> upgrade(const http::response_header<>& res) override {
+    write_upgrade_head(res, head_);
+    status_ = 101;
+    started_ = true;
+    keep_alive_ = false;
+    std::array<asio::const_buffer, 1> bufs{asio::buffer(head_)};
+    if (co_await write(bufs)) co_return nullptr;
+    co_return static_cast<ClientTunnel*>(this);
+  }
+
+  // ---- the tunnel ----
+  asio::awaitable<IoResult> read_some(asio::mutable_buffer b) override {
+    if (in_.size() > 0) {
+      const size_t n = asio::buffer_copy(b, in_.data());
+      in_.consume(n);
+      co_return IoResult{error_code{}, n};
+    }
+    co_return co_await s_.read_some(b);
+  }
+  asio::awaitable<error_code> write(asio::const_buffer b) override {
+    std::array<asio::const_buffer, 1> bufs{b};
+    co_return co_await s_.write(bufs);
+  }
+  void shutdown_send() override { s_.shutdown_send(); }
+  void cancel() override {
+    error_code ignored;
+    s_.socket().cancel(ignored);
+  }
+  void arm(std::chrono::milliseconds d) override { s_.deadline().arm(d); }
+
  private:
   asio::awaitable<error_code> write(std::span<const asio::const_buffer> bufs) {
     s_.deadline().arm(send_timeout_);
@@ -176,6 +208,7 @@ class Http1Sink final : public ResponseSink {
   unsigned status_ = 0;
   uint64_t bytes_ = 0;
   char chunk_[24];
+  beast::flat_buffer& in_;
 };
 
 // The health endpoint: 503 while draining; else 200 when at least one member of the pool the
@@ -232,12 +265,19 @@ struct ScratchLease {
 struct ConnGuard {
   Worker& w;
   ConnTrack& t;
-  ConnGuard(Worker& w, ConnTrack& t) : w(w), t(t) { w.track(t); }
+  const ClientSlot& slot;
+  ConnGuard(Worker& w, ConnTrack& t, const ClientSlot& slot) : w(w), t(t), slot(slot) { w.track(t); }
   ~ConnGuard() {
     w.untrack(t);
     w.shared().open_connections.fetch_sub(1, std::memory_order_relaxed);
+    if (slot.counted) w.shared().limiter.close(slot.key);
   }
 };
+
+uint64_t steady_ms() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now().time_since_epoch()).count());
+}
 
 std::string_view method_text(const http::request_header<>& req) {
   return req.method() == http::verb::unknown ? req.method_string() : http::to_string(req.method());
@@ -246,13 +286,14 @@ std::string_view method_text(const http::request_header<>& req) {
 // One connection's requests, until it closes, fails, times out or the edge closes.
 template <class Stream>
 asio::awaitable<void> session(Worker& w, Stream& stream, ConnTrack& track, const ClientInfo& client,
-                              const std::string& peer, uint64_t client_key) {
+                              const std::string& peer, uint64_t client_key, const ClientSlot& slot) {
   constexpr bool https = Stream::kTls;
   beast::flat_buffer in;
   std::string host;
   std::string file;
   bool first = true;
   bool linger_close = false;  // the client may still be sending: linger before closing
+  std::unique_ptr<UpstreamConn> own_upstream;  // PROXY protocol pools: this client's own connection
   for (;;) {
     track.idle = true;
     if (in.size() == 0) {
@@ -274,7 +315,7 @@ asio::awaitable<void> session(Worker& w, Stream& stream, ConnTrack& track, const
     first = false;
     const auto t0 = SteadyClock::now();
     ScratchLease scratch(w);
-    Http1Sink<Stream> sink(stream, w, scratch.s->head, cfg.timeouts.client_send);
+    Http1Sink<Stream> sink(stream, w, scratch.s->head, cfg.timeouts.client_send, in);
     RequestParser p;
     p.header_limit(static_cast<std::uint32_t>(cfg.limits.header_bytes));
     p.body_limit(cfg.limits.body_bytes);
@@ -389,6 +430,21 @@ asio::awaitable<void> session(Worker& w, Stream& stream, ConnTrack& track, const
       continue;
     }
 
+    // The client's request rate (proxied requests only: the health endpoint, ACME challenges and
+    // redirects are not counted).
+    const config::EdgeLimits& limits = cfg.limits;
+    if (limits.client_rate != 0 &&
+        !w.shared().limiter.take(slot.key, limits.client_rate, limits.client_burst ? limits.client_burst : limits.client_rate,
+                                 steady_ms())) {
+      w.counters().inc(Stat::RateLimited);
+      sink.configure(version, local_keep_alive, head_only);
+      co_await sink.send_local(429, "too many requests\n", "Retry-After: 1\r\n");
+      log_access(sink.status(), nullptr, -1, sink.bytes());
+      linger_close = !p.is_done();
+      if (!sink.keep_alive()) break;
+      continue;
+    }
+
     // The body, buffered (up to the limit) so that a retry can send it again.
     const bool keep_alive = req.keep_alive() && !w.shared().closing.load(std::memory_order_relaxed);
     if (!p.is_done()) {
@@ -423,10 +479,11 @@ asio::awaitable<void> session(Worker& w, Stream& stream, ConnTrack& track, const
     }
     sink.configure(version, keep_alive, head_only);
     const bool had_framing = req.count(http::field::content_length) || req.count(http::field::transfer_encoding);
-    ProxyRequest preq{req, p.get().body(), had_framing, client, host, path, client_key};
+    ProxyRequest preq{req,           p.get().body(), had_framing, client, host, path, client_key,
+                      is_websocket_upgrade(req), &own_upstream};
     ProxyOutcome out = co_await forward(w, *view, preq, sink, *scratch.s);
     log_access(out.status ? out.status : sink.status(), out.member, out.upstream_us, out.bytes);
-    if (!sink.keep_alive() || !out.complete) break;
+    if (out.tunnel || !sink.keep_alive() || !out.complete) break;
   }
   if (linger_close) {
     stream.shutdown_send();
@@ -448,6 +505,11 @@ ClientInfo client_of(const tcp::socket& s, bool tls, std::string& peer, uint64_t
   }
   c.address = ep.address().to_string();
   c.port = ep.port();
+  auto local = s.local_endpoint(ec);
+  if (!ec) {
+    c.local_address = local.address().to_string();
+    c.local_port = local.port();
+  }
   peer = ep.address().is_v6() ? "[" + c.address + "]:" + std::to_string(c.port) : c.address + ":" + std::to_string(c.port);
   if (ep.address().is_v6()) {
     auto b = ep.address().to_v6().to_bytes();
@@ -461,10 +523,10 @@ ClientInfo client_of(const tcp::socket& s, bool tls, std::string& peer, uint64_t
 
 }  // namespace
 
-asio::awaitable<void> serve_https(Worker& w, tcp::socket socket) {
+asio::awaitable<void> serve_https(Worker& w, tcp::socket socket, ClientSlot slot) {
   ConnTrack track;
   track.socket = &socket;
-  ConnGuard guard(w, track);
+  ConnGuard guard(w, track, slot);
   std::string peer;
   uint64_t key = 0;
   const ClientInfo client = client_of(socket, true, peer, key);
@@ -489,20 +551,20 @@ asio::awaitable<void> serve_https(Worker& w, tcp::socket socket) {
     stream.socket().close(ignored);
     co_return;
   }
-  co_await session(w, stream, track, client, peer, key);
+  co_await session(w, stream, track, client, peer, key, slot);
   co_await stream.shutdown();
 }
 
-asio::awaitable<void> serve_http(Worker& w, tcp::socket socket) {
+asio::awaitable<void> serve_http(Worker& w, tcp::socket socket, ClientSlot slot) {
   ConnTrack track;
-  ConnGuard guard(w, track);
+  ConnGuard guard(w, track, slot);
   std::string peer;
   uint64_t key = 0;
   const ClientInfo client = client_of(socket, false, peer, key);
   PlainStream stream(std::move(socket));
   track.socket = &stream.socket();
   DeadlineGuard deadline(w.deadlines(), stream.deadline(), stream.socket());
-  co_await session(w, stream, track, client, peer, key);
+  co_await session(w, stream, track, client, peer, key, slot);
   co_await stream.shutdown();
 }
 

@@ -169,6 +169,26 @@ bool is_idempotent(http::verb m) {
   }
 }
 
+bool is_websocket_upgrade(const http::request_header<>& req) {
+  if (req.version() < 11 || req.method() != http::verb::get) return false;
+  bool connection_upgrade = false;
+  auto range = req.equal_range(http::field::connection);
+  for (auto it = range.first; it != range.second; ++it) {
+    for (auto token : http::token_list{it->value()}) {
+      if (iequals(token, "upgrade")) connection_upgrade = true;
+    }
+  }
+  if (!connection_upgrade || req.count(http::field::upgrade) != 1) return false;
+  // "websocket", alone (RFC 6455 §4.2.1: its value includes "websocket"; clients send just it).
+  size_t n = 0;
+  bool websocket = false;
+  for (auto token : http::token_list{req[http::field::upgrade]}) {
+    ++n;
+    websocket = iequals(token, "websocket");
+  }
+  return n == 1 && websocket;
+}
+
 void write_upstream_head(const http::request_header<>& req, const ClientInfo& client, uint64_t body_size,
                          bool had_framing, const ForwardOptions& opt, std::string& out) {
   out.clear();
@@ -240,7 +260,24 @@ void write_upstream_head(const http::request_header<>& req, const ClientInfo& cl
     append_number(out, body_size);
     out.append("\r\n");
   }
+  if (opt.websocket) out.append("Connection: upgrade\r\nUpgrade: websocket\r\n");
   out.append("\r\n");
+}
+
+void write_upgrade_head(const http::response_header<>& res, std::string& out) {
+  out.clear();
+  out.append("HTTP/1.1 101 ");
+  std::string_view reason = res.reason();
+  out.append(reason.empty() ? std::string_view("Switching Protocols") : reason);
+  out.append("\r\n");
+  const bool has_connection = res.count(http::field::connection) != 0;
+  for (const auto& f : res) {
+    const std::string_view name = f.name_string();
+    if (is_hop_by_hop(name) || f.name() == http::field::content_length) continue;
+    if (has_connection && named_by_connection(res, name)) continue;
+    append_field(out, name, f.value());
+  }
+  out.append("Connection: upgrade\r\nUpgrade: websocket\r\n\r\n");
 }
 
 void write_response_head(unsigned version, const http::response_header<>& res, Framing framing,
@@ -298,15 +335,18 @@ void write_simple_response(unsigned version, unsigned status, std::string_view b
 
 std::string_view status_reason(unsigned status) {
   switch (status) {
+    case 101: return "Switching Protocols";
     case 200: return "OK";
     case 301: return "Moved Permanently";
     case 308: return "Permanent Redirect";
     case 400: return "Bad Request";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
     case 413: return "Content Too Large";
     case 417: return "Expectation Failed";
+    case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
     case 501: return "Not Implemented";
     case 502: return "Bad Gateway";

@@ -21,6 +21,8 @@ struct ClientInfo {
   std::string address;  // numeric, without brackets: "192.0.2.7", "2001:db8::7"
   uint16_t port = 0;
   bool tls = true;
+  std::string local_address;  // where it connected to (the PROXY protocol's destination)
+  uint16_t local_port = 0;
 };
 
 // The verdict on a request head. `status` 0: forward it.
@@ -47,11 +49,17 @@ bool named_by_connection(const http::fields& fields, std::string_view name);
 
 bool is_idempotent(http::verb method);
 
+// A WebSocket handshake (RFC 6455 §4.1): an HTTP/1.1 GET whose Connection names "upgrade" and
+// whose Upgrade is "websocket". Other upgrades (h2c, TLS) are not passed on: their Upgrade
+// header is dropped with the other hop-by-hop headers.
+bool is_websocket_upgrade(const http::request_header<>& req);
+
 // The path of a request target, without the query.
 inline std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
 
 struct ForwardOptions {
   bool trust_forwarded = false;  // keep and append to the client's X-Forwarded-* and Forwarded
+  bool websocket = false;        // ask the member to upgrade: Connection: upgrade, Upgrade: websocket
 };
 
 // Writes the request head sent to an upstream into `out` (cleared first): the client's
@@ -70,6 +78,11 @@ enum class Framing : uint8_t { None, Length, Chunked, Close };
 // for Framing::None (HEAD, 204, 304) the upstream's Content-Length is passed on as it was.
 void write_response_head(unsigned version, const http::response_header<>& res, Framing framing,
                          uint64_t content_length, bool keep_alive, std::string& out);
+
+// Writes the head of a member's 101 (Switching Protocols) for the client into `out`: its
+// end-to-end headers (Sec-WebSocket-Accept, -Protocol, -Extensions ...), then Connection: upgrade
+// and Upgrade: websocket.
+void write_upgrade_head(const http::response_header<>& res, std::string& out);
 
 // A small response of our own (error pages, redirects, health), head and body, into `out`.
 void write_simple_response(unsigned version, unsigned status, std::string_view body, bool keep_alive, bool head_only,

@@ -3,16 +3,18 @@
 #include <array>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include "edge/proxy_protocol.h"
+#include "edge/upstream_tls.h"
 #include "edge/worker.h"
 
 namespace pharos::edge {
 
 namespace {
 
-constexpr auto kUse = asio::as_tuple(asio::use_awaitable);
 constexpr uint32_t kUpstreamHeaderLimit = 64 * 1024;
 
 int64_t now_ns() {
@@ -93,7 +95,90 @@ struct InFlight {
   MemberRuntime& m;
 };
 
-enum class Failure { None, Connect, Send, Head, Timeout };
+enum class Failure { None, Connect, Tls, Send, Head, Timeout };
+
+// A WebSocket tunnel: bytes both ways between the client and the member until both sides have
+// closed, either side fails, or neither sends anything for `idle`. The end of one direction is
+// passed on as a half-close (FIN, close_notify) and the other goes on.
+asio::awaitable<void> relay(Worker& w, UpstreamConn& up, ClientTunnel& client, std::chrono::milliseconds idle,
+                            Scratch& scratch, ProxyOutcome& out) {
+  using namespace asio::experimental::awaitable_operators;
+  DeadlineGuard guard(w.deadlines(), up.deadline, up.socket);
+  bool stopped = false;
+  bool timed_out = false;
+  auto touch = [&] {
+    up.deadline.arm(idle);
+    client.arm(idle);
+  };
+  auto stop = [&](const error_code& ec) {
+    if (ec == asio::error::timed_out) timed_out = true;
+    if (stopped) return;
+    stopped = true;
+    error_code ignored;
+    up.socket.cancel(ignored);
+    client.cancel();
+  };
+  touch();
+  // Member to client; first what the member sent right after its 101.
+  auto down = [&]() -> asio::awaitable<void> {
+    char* buf = scratch.relay.get();
+    for (;;) {
+      size_t n = 0;
+      if (up.in.size() > 0) {
+        n = asio::buffer_copy(asio::buffer(buf, Scratch::kRelaySize), up.in.data());
+        up.in.consume(n);
+      } else {
+        auto [ec, got] = co_await upstream_read(up, asio::buffer(buf, Scratch::kRelaySize));
+        if (stopped) co_return;
+        if (ec == asio::error::eof) {
+          client.shutdown_send();
+          co_return;
+        }
+        if (ec) {
+          stop(ec);
+          co_return;
+        }
+        n = got;
+      }
+      touch();
+      if (auto ec = co_await client.write(asio::buffer(buf, n))) {
+        stop(ec);
+        co_return;
+      }
+      if (stopped) co_return;
+      out.bytes += n;
+      w.counters().inc(Stat::BytesOut, n);
+      touch();
+    }
+  };
+  // Client to member.
+  auto up_dir = [&]() -> asio::awaitable<void> {
+    std::unique_ptr<char[]> buf(new char[Scratch::kRelaySize]);
+    for (;;) {
+      auto [ec, n] = co_await client.read_some(asio::buffer(buf.get(), Scratch::kRelaySize));
+      if (stopped) co_return;
+      if (ec == asio::error::eof) {
+        upstream_shutdown_send(up);
+        co_return;
+      }
+      if (ec) {
+        stop(ec);
+        co_return;
+      }
+      touch();
+      const std::array<asio::const_buffer, 1> b{asio::buffer(buf.get(), n)};
+      if (auto wec = co_await upstream_write(up, b)) {
+        stop(wec);
+        co_return;
+      }
+      if (stopped) co_return;
+      w.counters().inc(Stat::WebSocketBytesIn, n);
+      touch();
+    }
+  };
+  co_await (down() && up_dir());
+  if (timed_out) w.counters().inc(Stat::WebSocketTimeouts);
+}
 
 }  // namespace
 
@@ -109,10 +194,12 @@ asio::awaitable<ProxyOutcome> forward(Worker& w, const WorkerView& view, const P
     co_return out;
   }
   const PoolState& pool = state.pools[static_cast<size_t>(pool_index)];
+  const bool websocket = req.websocket && pool.websocket;
   write_upstream_head(req.head, req.client, req.body.size(), req.had_framing,
-                      ForwardOptions{state.cfg.trust_forwarded}, scratch.upstream_head);
+                      ForwardOptions{state.cfg.trust_forwarded, websocket}, scratch.upstream_head);
   const bool head_request = req.head.method() == http::verb::head;
   const bool idempotent = is_idempotent(req.head.method());
+  const bool private_conn = pool.proxy_protocol != config::ProxyProtocol::Off;
 
   int avoid = -1;
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -129,7 +216,21 @@ asio::awaitable<ProxyOutcome> forward(Worker& w, const WorkerView& view, const P
     out.member = &rt;
     InFlight in_flight(rt);
 
-    std::unique_ptr<UpstreamConn> conn = w.upstreams().take(rt.upstream_id, SteadyClock::now(), t.upstream_idle);
+    // A kept-alive connection: from the worker's pool, or with the PROXY protocol (whose header
+    // names one client) the one this client connection used last.
+    std::unique_ptr<UpstreamConn> conn;
+    if (private_conn) {
+      if (req.own_upstream && *req.own_upstream) {
+        std::unique_ptr<UpstreamConn>& own = *req.own_upstream;
+        if (own->upstream_id == rt.upstream_id && reusable(*own, SteadyClock::now(), t.upstream_idle)) {
+          conn = std::move(own);
+        } else {
+          own.reset();
+        }
+      }
+    } else {
+      conn = w.upstreams().take(rt.upstream_id, SteadyClock::now(), t.upstream_idle);
+    }
     const bool reused = conn != nullptr;
     if (!conn) {
       conn = std::make_unique<UpstreamConn>(w.io().get_executor());
@@ -138,13 +239,32 @@ asio::awaitable<ProxyOutcome> forward(Worker& w, const WorkerView& view, const P
     Failure failure = Failure::None;
     bool got_bytes = false;
     error_code ec;
+    std::string why;  // a TLS handshake's failure
     std::optional<ResponseParser> parser;
     {
       DeadlineGuard guard(w.deadlines(), conn->deadline, conn->socket);
       if (!reused) {
+        // Connect, the PROXY header, the TLS handshake: all within upstream_connect.
         conn->deadline.arm(t.upstream_connect);
         ec = co_await connect(*conn, rt.endpoint);
         if (ec) failure = ec == asio::error::timed_out ? Failure::Timeout : Failure::Connect;
+        if (!ec && pool.proxy_protocol != config::ProxyProtocol::Off) {
+          write_proxy_header(pool.proxy_protocol, req.client, scratch.proxy_header);
+          const std::array<asio::const_buffer, 1> b{asio::buffer(scratch.proxy_header)};
+          ec = co_await upstream_write(*conn, b);
+          if (ec) failure = ec == asio::error::timed_out ? Failure::Timeout : Failure::Connect;
+        }
+        if (!ec && pool.tls_ctx) {
+          conn->ssl = new_upstream_session(pool.tls_ctx.get(), pool.tls, rt.endpoint.address().to_string());
+          if (!conn->ssl) {
+            ec = asio::error::no_memory;
+            why = "cannot make a TLS session";
+            failure = Failure::Tls;
+          } else {
+            ec = co_await upstream_handshake(*conn, why);
+            if (ec) failure = ec == asio::error::timed_out ? Failure::Timeout : Failure::Tls;
+          }
+        }
       } else {
         w.counters().inc(Stat::UpstreamReused);
       }
@@ -154,8 +274,7 @@ asio::awaitable<ProxyOutcome> forward(Worker& w, const WorkerView& view, const P
         ++conn->requests;
         conn->deadline.arm(t.upstream_response);
         const std::array<asio::const_buffer, 2> bufs{asio::buffer(scratch.upstream_head), asio::buffer(req.body)};
-        auto [wec, n] = co_await asio::async_write(conn->socket, bufs, kUse);
-        ec = wec;
+        ec = co_await upstream_write(*conn, bufs);
         if (ec) failure = conn->deadline.expired ? Failure::Timeout : Failure::Send;
         sent = SteadyClock::now();
       }
@@ -173,8 +292,8 @@ asio::awaitable<ProxyOutcome> forward(Worker& w, const WorkerView& view, const P
           conn->deadline.arm(t.upstream_response);
         }
         if (ec) failure = (ec == asio::error::timed_out) ? Failure::Timeout : Failure::Head;
-        else if (parser->get().result_int() == 101) {
-          ec = http::error::bad_status;  // we never ask for an upgrade
+        else if (parser->get().result_int() == 101 && !websocket) {
+          ec = http::error::bad_status;  // an upgrade nobody asked for
           failure = Failure::Head;
         }
       }
@@ -194,16 +313,18 @@ asio::awaitable<ProxyOutcome> forward(Worker& w, const WorkerView& view, const P
       // does a failed connect (nothing was sent); an idempotent request also after a new
       // connection failed before any response byte. Timeouts are not retried.
       const bool stale = reused && !got_bytes && (failure == Failure::Send || failure == Failure::Head);
-      const bool retry = attempt == 0 && (stale || failure == Failure::Connect ||
+      const bool retry = attempt == 0 && (stale || failure == Failure::Connect || failure == Failure::Tls ||
                                           (failure == Failure::Head && !got_bytes && idempotent) ||
                                           (failure == Failure::Send && idempotent));
       if (!stale) {
         const std::string reason = failure == Failure::Connect   ? "connect: " + ec.message()
+                                   : failure == Failure::Tls     ? "tls: " + why
                                    : failure == Failure::Timeout ? std::string("timeout")
                                    : failure == Failure::Send    ? "send: " + ec.message()
                                                                  : "response: " + ec.message();
         passive_fail(w, pool, rt, reason);
         w.counters().inc(failure == Failure::Connect   ? Stat::UpstreamConnectErrors
+                         : failure == Failure::Tls     ? Stat::UpstreamTlsErrors
                          : failure == Failure::Timeout ? Stat::UpstreamTimeouts
                                                        : Stat::UpstreamErrors);
         w.log()->debug("edge pool {} member {}: {}{}", pool.name, rt.address, reason, retry ? ", retrying" : "");
@@ -224,6 +345,21 @@ asio::awaitable<ProxyOutcome> forward(Worker& w, const WorkerView& view, const P
       passive_fail(w, pool, rt, "status " + std::to_string(out.status));
     } else {
       passive_ok(w, pool, rt);
+    }
+    if (out.status == 101) {
+      // The member took the WebSocket handshake: the connection becomes a tunnel, and neither
+      // side goes back to HTTP.
+      ClientTunnel* tunnel = co_await sink.upgrade(res);
+      if (tunnel) {
+        w.counters().inc(Stat::WebSockets);
+        out.tunnel = true;
+        co_await relay(w, *conn, *tunnel, t.websocket_idle, scratch, out);
+      } else {
+        out.complete = false;
+      }
+      error_code ignored;
+      conn->socket.close(ignored);
+      co_return out;
     }
     // HEAD (the parser skips the body), 204, 304 and "Content-Length: 0" are done after the head.
     const bool has_body = !parser->is_done();
@@ -262,8 +398,14 @@ asio::awaitable<ProxyOutcome> forward(Worker& w, const WorkerView& view, const P
     if (!client_ok) out.complete = false;
     // Keep the connection for the next request when the exchange ended cleanly.
     if (upstream_ok && client_ok && parser->is_done() && res.keep_alive() && conn->in.size() == 0 &&
-        state.cfg.limits.upstream_idle_per_member > 0 && t.upstream_idle.count() > 0) {
-      w.upstreams().put(std::move(conn), SteadyClock::now(), state.cfg.limits.upstream_idle_per_member);
+        (!conn->ssl || SSL_pending(conn->ssl) == 0) && state.cfg.limits.upstream_idle_per_member > 0 &&
+        t.upstream_idle.count() > 0) {
+      if (!private_conn) {
+        w.upstreams().put(std::move(conn), SteadyClock::now(), state.cfg.limits.upstream_idle_per_member);
+      } else if (req.own_upstream) {
+        conn->idle_since = SteadyClock::now();
+        *req.own_upstream = std::move(conn);
+      }
     } else {
       error_code ignored;
       conn->socket.close(ignored);

@@ -21,6 +21,20 @@ namespace pharos::edge {
 class Worker;
 struct WorkerView;
 struct MemberRuntime;
+struct UpstreamConn;
+
+// A client connection handed over to a tunnel after a 101 (a WebSocket): bytes both ways,
+// unframed. HTTP/1.1 gives its connection (and any bytes the client sent after its request);
+// an HTTP/2 stream would carry them in DATA frames (RFC 8441).
+class ClientTunnel {
+ public:
+  virtual ~ClientTunnel() = default;
+  virtual asio::awaitable<IoResult> read_some(asio::mutable_buffer b) = 0;
+  virtual asio::awaitable<error_code> write(asio::const_buffer b) = 0;
+  virtual void shutdown_send() = 0;  // no more bytes to the client (its reads see the end)
+  virtual void cancel() = 0;         // ends the tunnel's pending reads and writes
+  virtual void arm(std::chrono::milliseconds d) = 0;  // the client side's deadline
+};
 
 // Where a response goes. An HTTP/1.1 connection frames the body with Content-Length or chunked
 // encoding; an HTTP/2 stream would send HEADERS and DATA frames.
@@ -42,6 +56,9 @@ class ResponseSink {
   // got for a whole response, and the connection is not reused.
   virtual void abort() = 0;
   virtual bool head_started() const = 0;  // an error page can no longer replace the response
+  // A member's 101 to a WebSocket handshake: sends the head and hands over the connection for
+  // the tunnel; null when the head could not be sent.
+  virtual asio::awaitable<ClientTunnel*> upgrade(const http::response_header<>& res) = 0;
 };
 
 // A request as the front end read it: head, the whole body (buffered up to the body limit, so
@@ -54,6 +71,10 @@ struct ProxyRequest {
   std::string_view host;      // normalised (lowercase, no port)
   std::string_view path;      // without the query
   uint64_t client_key = 0;    // ip_hash
+  bool websocket = false;     // a WebSocket handshake (is_websocket_upgrade)
+  // Where the front end keeps an upstream connection that belongs to its client connection
+  // (pools with the PROXY protocol, whose header names one client); null: none is kept.
+  std::unique_ptr<UpstreamConn>* own_upstream = nullptr;
 };
 
 struct ProxyOutcome {
@@ -62,6 +83,7 @@ struct ProxyOutcome {
   const MemberRuntime* member = nullptr;   // the member that answered (for the access log)
   int64_t upstream_us = -1;                // request written -> response head read
   bool complete = true;                    // false: the client's response was cut short
+  bool tunnel = false;                     // a WebSocket tunnel ran (and ended): the connection is done
 };
 
 // Per-request buffers a worker lends out (kept between requests, so steady traffic does not
@@ -69,6 +91,7 @@ struct ProxyOutcome {
 struct Scratch {
   std::string head;           // the client's response head
   std::string upstream_head;  // the upstream request head
+  std::string proxy_header;   // the PROXY protocol header
   static constexpr size_t kRelaySize = 16 * 1024;
   std::unique_ptr<char[]> relay{new char[kRelaySize]};
 };

@@ -16,13 +16,15 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "config/config.h"
+#include "edge/access_list.h"
 #include "edge/cert_store.h"
 #include "edge/router.h"
 #include "health/health_view.h"
 
 namespace pharos::edge {
 
-// The live state of one upstream address, shared by the pools that name it and by every worker.
+// The live state of one upstream address and way of reaching it (plain, TLS, PROXY protocol),
+// shared by the pools that name it so and by every worker.
 struct MemberRuntime {
   std::string address;  // "127.0.0.1:8080"
   boost::asio::ip::tcp::endpoint endpoint;
@@ -48,6 +50,10 @@ struct PoolState {
   unsigned max_fails = 1;
   std::chrono::milliseconds fail_timeout{10000};
   std::vector<config::StatusRange> fail_status;
+  bool websocket = true;
+  config::EdgeUpstreamTls tls;   // tls.enabled: members are reached over TLS with tls_ctx
+  SslCtxPtr tls_ctx;
+  config::ProxyProtocol proxy_protocol = config::ProxyProtocol::Off;
   std::vector<Member> members;
 
   bool fails_on(unsigned status) const {
@@ -64,6 +70,7 @@ struct EdgeState {
   Router router;
   std::vector<PoolState> pools;
   std::shared_ptr<const CertSet> certs;
+  AccessList access;      // edge.access, checked at accept
   uint32_t upstream_ids = 0;  // every MemberRuntime's upstream_id is below this
   uint16_t https_port = 0;    // where port 80 redirects to (0: no https listener; port 80 proxies)
 };

@@ -107,19 +107,19 @@ TlsStream::TlsStream(tcp::socket socket, SSL* ssl) : socket_(std::move(socket)),
 
 TlsStream::~TlsStream() { SSL_free(ssl_); }
 
-asio::awaitable<bool> TlsStream::wait_for(int ssl_error, error_code& ec) {
-  if (deadline_.expired) {
+asio::awaitable<bool> ssl_wait(tcp::socket& socket, const Deadline& deadline, int ssl_error, error_code& ec) {
+  if (deadline.expired) {
     ec = asio::error::timed_out;
     co_return false;
   }
   if (ssl_error == SSL_ERROR_WANT_READ) {
-    auto [wec] = co_await socket_.async_wait(tcp::socket::wait_read, kUse);
-    ec = settle(wec, deadline_);
+    auto [wec] = co_await socket.async_wait(tcp::socket::wait_read, kUse);
+    ec = settle(wec, deadline);
     co_return !ec;
   }
   if (ssl_error == SSL_ERROR_WANT_WRITE) {
-    auto [wec] = co_await socket_.async_wait(tcp::socket::wait_write, kUse);
-    ec = settle(wec, deadline_);
+    auto [wec] = co_await socket.async_wait(tcp::socket::wait_write, kUse);
+    ec = settle(wec, deadline);
     co_return !ec;
   }
   if (ssl_error == SSL_ERROR_ZERO_RETURN) {
@@ -131,6 +131,10 @@ asio::awaitable<bool> TlsStream::wait_for(int ssl_error, error_code& ec) {
   }
   ERR_clear_error();
   co_return false;
+}
+
+asio::awaitable<bool> TlsStream::wait_for(int ssl_error, error_code& ec) {
+  co_return co_await ssl_wait(socket_, deadline_, ssl_error, ec);
 }
 
 asio::awaitable<error_code> TlsStream::handshake() {

@@ -73,6 +73,11 @@ class DeadlineGuard {
 
 using IoResult = std::pair<error_code, size_t>;
 
+// After an OpenSSL call on a non-blocking socket failed with `ssl_error`: waits until it can make
+// progress (true), or sets `ec` (false): timed_out when `deadline` expired, eof for a clean or
+// abrupt close, no_protocol_option for a TLS protocol error. Client and upstream TLS share it.
+asio::awaitable<bool> ssl_wait(tcp::socket& socket, const Deadline& deadline, int ssl_error, error_code& ec);
+
 // After a response that ends the connection while the client may still be sending (an error
 // before its body was read): stop sending, then read and drop what arrives for up to `limit`,
 // so that closing does not reset the connection before the client has read the response.

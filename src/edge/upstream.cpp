@@ -1,9 +1,13 @@
 #include "edge/upstream.h"
 
+#include "edge/upstream_tls.h"
+
+#include <openssl/err.h>
 #include <sys/socket.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 
 namespace pharos::edge {
 
@@ -18,19 +22,102 @@ error_code settle(error_code ec, const Deadline& d) {
 
 // Reads more bytes into c.in; eof and errors as error codes.
 asio::awaitable<error_code> fill(UpstreamConn& c) {
-  if (c.deadline.expired) co_return asio::error::timed_out;
-  auto [ec, n] = co_await c.socket.async_read_some(c.in.prepare(kReadSize), kUse);
+  auto [ec, n] = co_await upstream_read(c, c.in.prepare(kReadSize));
   c.in.commit(n);
-  co_return settle(ec, c.deadline);
+  co_return ec;
 }
 
-bool dead(tcp::socket& s) {
+// Whether an idle connection is no use any more: the member closed it, or sent bytes nobody
+// asked for. Over TLS, records that carry no data (a TLS 1.3 session ticket) are read and the
+// connection stays; a close_notify or data ends it.
+bool dead(UpstreamConn& c) {
   char b;
-  ssize_t r = ::recv(s.native_handle(), &b, 1, MSG_PEEK | MSG_DONTWAIT);
+  ssize_t r = ::recv(c.socket.native_handle(), &b, 1, MSG_PEEK | MSG_DONTWAIT);
   if (r < 0) return errno != EAGAIN && errno != EWOULDBLOCK;
-  return true;  // 0: closed by the member; > 0: bytes nobody asked for
+  if (r == 0 || !c.ssl) return true;  // 0: closed by the member; > 0: bytes nobody asked for
+  ERR_clear_error();
+  size_t n = 0;
+  const int ok = SSL_read_ex(c.ssl, &b, 1, &n);
+  const int err = ok == 1 ? SSL_ERROR_NONE : SSL_get_error(c.ssl, ok);
+  ERR_clear_error();
+  return err != SSL_ERROR_WANT_READ;
 }
 }  // namespace
+
+asio::awaitable<error_code> upstream_handshake(UpstreamConn& c, std::string& why) {
+  error_code ignored;
+  c.socket.native_non_blocking(true, ignored);  // OpenSSL reads and writes it; we wait for readiness
+  SSL_set_fd(c.ssl, c.socket.native_handle());
+  for (;;) {
+    ERR_clear_error();
+    errno = 0;
+    const int r = SSL_connect(c.ssl);
+    if (r == 1) co_return error_code{};
+    const int err = SSL_get_error(c.ssl, r);
+    const unsigned long openssl_error = ERR_peek_last_error();
+    error_code ec;
+    if (co_await ssl_wait(c.socket, c.deadline, err, ec)) continue;
+    if (ec == asio::error::timed_out) {
+      why = "timeout";
+    } else if (err == SSL_ERROR_SSL) {
+      why = tls_failure(c.ssl, openssl_error);
+    } else {
+      why = ec.message();
+    }
+    co_return ec;
+  }
+}
+
+asio::awaitable<IoResult> upstream_read(UpstreamConn& c, asio::mutable_buffer b) {
+  if (c.deadline.expired) co_return IoResult{asio::error::timed_out, 0};
+  if (!c.ssl) {
+    auto [ec, n] = co_await c.socket.async_read_some(b, kUse);
+    co_return IoResult{settle(ec, c.deadline), n};
+  }
+  for (;;) {
+    ERR_clear_error();
+    errno = 0;
+    size_t n = 0;
+    if (SSL_read_ex(c.ssl, b.data(), b.size(), &n) == 1) co_return IoResult{error_code{}, n};
+    error_code ec;
+    if (!co_await ssl_wait(c.socket, c.deadline, SSL_get_error(c.ssl, 0), ec)) co_return IoResult{ec, 0};
+  }
+}
+
+asio::awaitable<error_code> upstream_write(UpstreamConn& c, std::span<const asio::const_buffer> buffers) {
+  if (c.deadline.expired) co_return asio::error::timed_out;
+  if (!c.ssl) {
+    auto [ec, n] = co_await asio::async_write(c.socket, buffers, kUse);
+    co_return settle(ec, c.deadline);
+  }
+  for (const auto& b : buffers) {
+    const char* data = static_cast<const char*>(b.data());
+    size_t size = b.size();
+    while (size > 0) {
+      ERR_clear_error();
+      errno = 0;
+      size_t n = 0;
+      if (SSL_write_ex(c.ssl, data, size, &n) == 1) {
+        data += n;
+        size -= n;
+        continue;
+      }
+      error_code ec;
+      if (!co_await ssl_wait(c.socket, c.deadline, SSL_get_error(c.ssl, 0), ec)) co_return ec;
+    }
+  }
+  co_return error_code{};
+}
+
+void upstream_shutdown_send(UpstreamConn& c) {
+  if (c.ssl) {
+    ERR_clear_error();
+    SSL_shutdown(c.ssl);
+    ERR_clear_error();
+  }
+  error_code ignored;
+  c.socket.shutdown(tcp::socket::shutdown_send, ignored);
+}
 
 asio::awaitable<error_code> connect(UpstreamConn& c, const tcp::endpoint& to) {
   auto [ec] = co_await c.socket.async_connect(to, kUse);
@@ -91,6 +178,10 @@ asio::awaitable<IoResult> read_body(UpstreamConn& c, ResponseParser& p, char* da
   }
 }
 
+bool reusable(UpstreamConn& c, SteadyClock::time_point now, std::chrono::milliseconds idle) {
+  return now - c.idle_since < idle && !dead(c);
+}
+
 std::unique_ptr<UpstreamConn> UpstreamPool::take(uint32_t id, SteadyClock::time_point now,
                                                  std::chrono::milliseconds idle) {
   if (id >= idle_.size()) return nullptr;
@@ -98,7 +189,7 @@ std::unique_ptr<UpstreamConn> UpstreamPool::take(uint32_t id, SteadyClock::time_
   while (!list.empty()) {
     std::unique_ptr<UpstreamConn> c = std::move(list.back());
     list.pop_back();
-    if (now - c->idle_since < idle && !dead(c->socket)) return c;
+    if (reusable(*c, now, idle)) return c;
     error_code ignored;
     c->socket.close(ignored);
   }

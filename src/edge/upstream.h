@@ -6,7 +6,10 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
+
+#include <openssl/ssl.h>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -23,7 +26,13 @@ namespace http = beast::http;
 
 struct UpstreamConn {
   explicit UpstreamConn(const asio::any_io_executor& ex) : socket(ex) {}
+  ~UpstreamConn() {
+    if (ssl) SSL_free(ssl);
+  }
+  UpstreamConn(const UpstreamConn&) = delete;
+  UpstreamConn& operator=(const UpstreamConn&) = delete;
   tcp::socket socket;
+  SSL* ssl = nullptr;     // TLS to the member (a pool with tls), OpenSSL on the socket itself
   beast::flat_buffer in;  // bytes read and not yet parsed
   Deadline deadline;
   uint32_t upstream_id = 0;
@@ -36,12 +45,28 @@ using ResponseParser = http::response_parser<http::buffer_body>;
 // Connects with the deadline armed by the caller; sets TCP_NODELAY.
 asio::awaitable<error_code> connect(UpstreamConn& c, const tcp::endpoint& to);
 
+// The TLS handshake with the member over the connected socket, `c.ssl` set up by the caller
+// (new_upstream_session); the deadline armed by the caller. On failure, `why` says why
+// (certificate verification, protocol).
+asio::awaitable<error_code> upstream_handshake(UpstreamConn& c, std::string& why);
+
+// Bytes to and from the member, in the clear or through TLS. upstream_read returns eof when the
+// member closed (a close_notify, or a TCP close without one).
+asio::awaitable<IoResult> upstream_read(UpstreamConn& c, asio::mutable_buffer b);
+asio::awaitable<error_code> upstream_write(UpstreamConn& c, std::span<const asio::const_buffer> buffers);
+// No more bytes to the member (close_notify for TLS, then FIN); reading goes on.
+void upstream_shutdown_send(UpstreamConn& c);
+
 // Reads until `p` has the response head. `got_bytes` tells whether the member sent anything.
 asio::awaitable<error_code> read_head(UpstreamConn& c, ResponseParser& p, bool& got_bytes);
 
 // Reads body bytes into [data, data + size) through `p`; returns how many arrived. Returns 0
 // with no error only when the body is complete (p.is_done()).
 asio::awaitable<IoResult> read_body(UpstreamConn& c, ResponseParser& p, char* data, size_t size);
+
+// Whether an idle connection may carry another request: idle for less than `idle`, and the
+// member has neither closed it nor sent anything meanwhile.
+bool reusable(UpstreamConn& c, SteadyClock::time_point now, std::chrono::milliseconds idle);
 
 class UpstreamPool {
  public:

@@ -169,21 +169,44 @@ asio::awaitable<void> Worker::accept_loop(tcp::acceptor& acceptor, bool https) {
       continue;
     }
     const auto& v = view();
-    const unsigned max = v && v->state ? v->state->cfg.limits.max_connections : 10000;
-    if (shared_.open_connections.fetch_add(1, std::memory_order_relaxed) >= max) {
-      shared_.open_connections.fetch_sub(1, std::memory_order_relaxed);
-      counters_.inc(Stat::ConnectionsRefused);
-      error_code ignored;
+    if (!v || !v->state) continue;
+    const config::EdgeLimits& limits = v->state->cfg.limits;
+    error_code ignored;
+    // Who may connect, then the caps: everyone's, then this address's. Refused connections are
+    // closed before TLS.
+    const auto remote = socket.remote_endpoint(ignored);
+    if (ignored) {
       socket.close(ignored);
       continue;
     }
+    if (!v->state->access.empty() && !v->state->access.allowed(remote.address())) {
+      counters_.inc(Stat::AccessDenied);
+      socket.close(ignored);
+      continue;
+    }
+    if (shared_.open_connections.fetch_add(1, std::memory_order_relaxed) >= limits.max_connections) {
+      shared_.open_connections.fetch_sub(1, std::memory_order_relaxed);
+      counters_.inc(Stat::ConnectionsRefused);
+      socket.close(ignored);
+      continue;
+    }
+    ClientSlot slot;  // its key always: a reload may turn the rate limit on for open connections
+    slot.key = shared_.limiter.key_of(remote.address(), limits.client_ipv6_prefix);
+    if (limits.client_connections) {
+      if (!shared_.limiter.open(slot.key, limits.client_connections)) {
+        shared_.open_connections.fetch_sub(1, std::memory_order_relaxed);
+        counters_.inc(Stat::ClientConnectionsRefused);
+        socket.close(ignored);
+        continue;
+      }
+      slot.counted = true;
+    }
     counters_.inc(Stat::Connections);
-    error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     if (https) {
-      asio::co_spawn(*io_, serve_https(*this, std::move(socket)), asio::detached);
+      asio::co_spawn(*io_, serve_https(*this, std::move(socket), slot), asio::detached);
     } else {
-      asio::co_spawn(*io_, serve_http(*this, std::move(socket)), asio::detached);
+      asio::co_spawn(*io_, serve_http(*this, std::move(socket), slot), asio::detached);
     }
   }
 }

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -18,6 +19,7 @@
 
 #include "edge/access_log.h"
 #include "edge/balancer.h"
+#include "edge/client_limits.h"
 #include "edge/counters.h"
 #include "edge/proxy.h"
 #include "edge/state.h"
@@ -32,6 +34,7 @@ struct Shared {
   std::atomic<bool> draining{false};  // the health endpoint fails
   std::atomic<bool> closing{false};   // no new connections; connections close after their request
   std::atomic<unsigned> open_connections{0};
+  ClientLimiter limiter{std::random_device{}()};  // per-client connection counts and request buckets
   int access_fd = -1;
   std::shared_ptr<spdlog::logger> log;
 };
@@ -113,8 +116,14 @@ class Worker {
   bool closing_ = false;
 };
 
+// A client connection's place in the per-client limits.
+struct ClientSlot {
+  ClientKey key;
+  bool counted = false;  // counted against limits.client_connections: uncount when it closes
+};
+
 // The connection coroutines (http1.cpp).
-asio::awaitable<void> serve_https(Worker& w, tcp::socket socket);
-asio::awaitable<void> serve_http(Worker& w, tcp::socket socket);
+asio::awaitable<void> serve_https(Worker& w, tcp::socket socket, ClientSlot slot);
+asio::awaitable<void> serve_http(Worker& w, tcp::socket socket, ClientSlot slot);
 
 }  // namespace pharos::edge

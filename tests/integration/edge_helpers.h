@@ -4,12 +4,14 @@
 #pragma once
 
 #include <openssl/err.h>
+#include <netinet/in.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -18,8 +20,10 @@
 #include <vector>
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include "integration/harness.h"
 #include "unit/edge/pki.h"
@@ -50,13 +54,83 @@ struct Seen {
   std::string method, target, body;
   std::map<std::string, std::string> headers;  // lowercase names; repeated ones joined with ", "
   uint64_t connection = 0;                     // which connection of this backend carried it
+  std::string proxy;                           // the PROXY header's addresses ("TCP4 a b p q"), if any
+  std::string sni;                             // TLS: the server name the edge sent
+};
+
+// Reads a PROXY protocol header (v1 or v2) from the start of a connection, exactly, and returns
+// its addresses as "TCP4 src dst sport dport" (v2 as v1 would say it; "LOCAL" for v2's LOCAL,
+// "UNKNOWN" for v1's), or "" when what came is no header. An implementation of its own, written
+// from HAProxy's proxy-protocol.txt, to check the edge's against.
+inline asio::awaitable<std::string> read_exactly(tcp::socket& s, size_t n) {
+  std::string b(n, '\0');
+  auto [ec, got] = co_await asio::async_read(s, asio::buffer(b), kUse);
+  if (ec) b.clear();
+  co_return b;
+}
+
+// (No co_await inside ?: here: g++ 12 gets the temporaries of that wrong.)
+inline asio::awaitable<std::string> read_proxy_header(tcp::socket& s) {
+  std::string first = co_await read_exactly(s, 5);
+  if (first == "PROXY") {
+    std::string line = first;
+    while (line.size() < 108 && !line.ends_with("\r\n")) {
+      std::string c = co_await read_exactly(s, 1);
+      if (c.empty()) co_return "";
+      line += c;
+    }
+    if (!line.ends_with("\r\n")) co_return "";
+    co_return line.substr(6, line.size() - 8);
+  }
+  std::string rest = co_await read_exactly(s, 11);  // the 16-byte fixed part in all
+  if (rest.size() != 11) co_return "";
+  const std::string sig("\r\n\r\n\0\r\nQUIT\n", 12);
+  if ((first + rest).substr(0, 12) != sig) co_return "";
+  const auto ver_cmd = static_cast<unsigned char>(rest[7]);
+  const auto fam = static_cast<unsigned char>(rest[8]);
+  const size_t len = static_cast<unsigned char>(rest[9]) * 256u + static_cast<unsigned char>(rest[10]);
+  std::string body;
+  if (len > 0) body = co_await read_exactly(s, len);
+  if (body.size() != len || (ver_cmd >> 4) != 2) co_return "";
+  if ((ver_cmd & 0x0f) == 0) co_return "LOCAL";
+  auto port = [&](size_t at) {
+    return std::to_string(static_cast<unsigned char>(body[at]) * 256u + static_cast<unsigned char>(body[at + 1]));
+  };
+  if (fam == 0x11 && len >= 12) {
+    asio::ip::address_v4::bytes_type a, b;
+    std::copy(body.begin(), body.begin() + 4, a.begin());
+    std::copy(body.begin() + 4, body.begin() + 8, b.begin());
+    co_return "TCP4 " + asio::ip::address_v4(a).to_string() + " " + asio::ip::address_v4(b).to_string() + " " +
+        port(8) + " " + port(10);
+  }
+  if (fam == 0x21 && len >= 36) {
+    asio::ip::address_v6::bytes_type a, b;
+    std::copy(body.begin(), body.begin() + 16, a.begin());
+    std::copy(body.begin() + 16, body.begin() + 32, b.begin());
+    co_return "TCP6 " + asio::ip::address_v6(a).to_string() + " " + asio::ip::address_v6(b).to_string() + " " +
+        port(32) + " " + port(34);
+  }
+  co_return "";
+}
+
+// How a Backend is reached: plain or TLS (with this certificate and key), with or without a
+// PROXY protocol header first.
+struct BackendOptions {
+  const Pem* tls = nullptr;
+  bool proxy_protocol = false;
 };
 
 // GET /anything: 200 "backend=<name>" and the request echoed; /healthz: `health`; /status/N: N;
 // /slow: held until release(); /big: 256 KiB, chunked; /nolength: a body ended by closing.
 class Backend {
  public:
-  explicit Backend(std::string name) : name_(std::move(name)), acceptor_(io_.io()) {
+  explicit Backend(std::string name, BackendOptions options = {})
+      : name_(std::move(name)), proxy_protocol_(options.proxy_protocol), acceptor_(io_.io()) {
+    if (options.tls) {
+      tls_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+      tls_->use_certificate_chain(asio::buffer(options.tls->cert));
+      tls_->use_private_key(asio::buffer(options.tls->key), asio::ssl::context::pem);
+    }
     acceptor_.open(tcp::v4());
     acceptor_.set_option(tcp::acceptor::reuse_address(true));
     acceptor_.bind(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
@@ -72,6 +146,7 @@ class Backend {
   std::atomic<bool> drop_reused{false};  // a second request on a connection: read it, then close
   void release() { released_ = true; }
   size_t connections() const { return connections_; }
+  size_t tls_failures() const { return tls_failures_; }  // handshakes that failed on this side
   size_t requests() {
     std::lock_guard lock(mutex_);
     return seen_.size();
@@ -86,7 +161,7 @@ class Backend {
     asio::post(io_.io(), [this] {
       boost::system::error_code ec;
       acceptor_.close(ec);
-      for (auto* s : open_) s->socket().close(ec);
+      for (auto* s : open_) s->close(ec);
     });
     wait_until([&] { return !accepting_; }, 10s);
     io_.stop();
@@ -103,8 +178,30 @@ class Backend {
   }
 
   asio::awaitable<void> serve(tcp::socket socket, uint64_t conn) {
-    beast::tcp_stream stream(std::move(socket));
-    open_.insert(&stream);
+    std::string proxy;
+    if (proxy_protocol_) {
+      proxy = co_await read_proxy_header(socket);
+      if (proxy.empty()) co_return;  // no header: refused, as a member expecting one does
+    }
+    if (!tls_) {
+      beast::tcp_stream stream(std::move(socket));
+      co_await exchange(stream, conn, proxy, "");
+      co_return;
+    }
+    beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *tls_);
+    auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server, kUse);
+    if (hec) {
+      ++tls_failures_;
+      co_return;
+    }
+    const char* sni = SSL_get_servername(stream.native_handle(), TLSEXT_NAMETYPE_host_name);
+    co_await exchange(stream, conn, proxy, sni ? sni : "");
+  }
+
+  template <class Stream>
+  asio::awaitable<void> exchange(Stream& stream, uint64_t conn, const std::string& proxy, const std::string& sni) {
+    tcp::socket* raw = &beast::get_lowest_layer(stream).socket();
+    open_.insert(raw);
     beast::flat_buffer buffer;
     unsigned served = 0;
     for (;;) {
@@ -116,6 +213,8 @@ class Backend {
       s.target = std::string(req.target());
       s.body = req.body();
       s.connection = conn;
+      s.proxy = proxy;
+      s.sni = sni;
       for (const auto& f : req) {
         auto& v = s.headers[lower(std::string(f.name_string()))];
         v += (v.empty() ? "" : ", ") + std::string(f.value());
@@ -154,6 +253,7 @@ class Backend {
         std::string body = "backend=" + name_ + "\nmethod=" + s.method + "\ntarget=" + s.target + "\n";
         for (const auto& [k, v] : s.headers) body += k + ": " + v + "\n";
         body += "body=" + s.body + "\n";
+        if (!proxy.empty()) body += "proxy=" + proxy + "\n";
         res.body() = std::move(body);
       }
       res.keep_alive(req.keep_alive());
@@ -162,12 +262,14 @@ class Backend {
       auto [wec, w] = co_await http::async_write(stream, res, kUse);
       if (wec || !req.keep_alive()) break;
     }
-    open_.erase(&stream);
+    open_.erase(raw);
     boost::system::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    raw->shutdown(tcp::socket::shutdown_both, ignored);
   }
 
   std::string name_;
+  bool proxy_protocol_ = false;
+  std::unique_ptr<asio::ssl::context> tls_;
   IoThread io_;
   tcp::acceptor acceptor_;
   uint16_t port_ = 0;
@@ -175,7 +277,8 @@ class Backend {
   std::atomic<bool> accepting_{true};
   std::atomic<bool> stopped_{false};
   std::atomic<bool> released_{false};
-  std::set<beast::tcp_stream*> open_;  // the io thread's
+  std::atomic<size_t> tls_failures_{0};
+  std::set<tcp::socket*> open_;  // the io thread's
   std::mutex mutex_;
   std::vector<Seen> seen_;
 };
@@ -198,6 +301,9 @@ struct Response {
 class TlsClient {
  public:
   TlsClient(uint16_t port, const std::string& sni, const std::string& ca_file = "", int version = 0) {
+    // A server that closes at accept makes OpenSSL write to a closed socket: an error, not a signal.
+    static const bool no_sigpipe = [] { return std::signal(SIGPIPE, SIG_IGN) != SIG_ERR; }();
+    (void)no_sigpipe;
     ctx_ = SSL_CTX_new(TLS_client_method());
     if (version) {
       SSL_CTX_set_min_proto_version(ctx_, version);
@@ -239,6 +345,12 @@ class TlsClient {
 
   bool ok() const { return ok_; }
   const std::string& error() const { return error_; }
+  uint16_t local_port() const {
+    sockaddr_in a{};
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    return ntohs(a.sin_port);
+  }
 
   // The serial number of the certificate the server showed (decimal), and its common name.
   std::string serial() const {
@@ -331,6 +443,13 @@ class TlsClient {
   std::string error_;
   std::string buf_;
 };
+
+// Which member answered (its X-Backend), the status when not 200, "none" without a response.
+inline std::string backend_of(const std::optional<Response>& r) {
+  if (!r) return "none";
+  if (r->status != 200) return std::to_string(r->status);
+  return r->header("X-Backend");
+}
 
 // ---- the pharos process -------------------------------------------------------------------
 

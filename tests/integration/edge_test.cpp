@@ -33,11 +33,6 @@ std::string one_pool(const Backend& b, const std::string& extra = "") {
   return "  routes:\n    - pool: web\n  pools:\n    web:\n      members: [\"" + b.address() + "\"]\n" + extra;
 }
 
-std::string backend_of(const std::optional<Response>& r) {
-  if (!r) return "none";
-  if (r->status != 200) return std::to_string(r->status);
-  return r->header("X-Backend");
-}
 
 }  // namespace
 

@@ -56,7 +56,12 @@ edge:
       max_fails: 2
       fail_timeout: 5s
       fail_status: [502-504]
+      websocket: false
+      tls: true
+      proxy_protocol: v1
     api:
+      tls: {name: API.internal, ca_file: ca.pem, verify: true, cert: client.pem, key: client.key}
+      proxy_protocol: v2
       balance: least_connections
       members: ["[::1]:9000"]
   timeouts:
@@ -67,11 +72,19 @@ edge:
     upstream_connect: 1s
     upstream_response: 50s
     upstream_idle: 0
+    websocket_idle: 10m
   limits:
     header_bytes: 8k
     body_bytes: 10m
     max_connections: 500
     upstream_idle_per_member: 4
+    client_connections: 20
+    client_rate: 50
+    client_burst: 100
+    client_ipv6_prefix: 56
+  access:
+    allow: [10.0.0.0/8, "2001:db8::/32", 192.0.2.7]
+    deny: 10.66.0.0/16
   drain:
     delay: 2s
     timeout: 10s
@@ -118,6 +131,20 @@ edge:
   CHECK(web.max_fails == 2);
   CHECK(web.fail_timeout == 5s);
   CHECK(web.fail_status == std::vector<StatusRange>{{502, 504}});
+  CHECK_FALSE(web.websocket);
+  CHECK(e.pools[0].websocket);
+  CHECK(web.tls.enabled);
+  CHECK(web.tls.verify);
+  CHECK(web.tls.name.empty());
+  CHECK(web.tls.ca_file.empty());
+  CHECK(web.proxy_protocol == ProxyProtocol::V1);
+  const EdgeUpstreamTls& api_tls = e.pools[0].tls;
+  CHECK(api_tls.enabled);
+  CHECK(api_tls.name == "api.internal");
+  CHECK(api_tls.ca_file == (t.path() / "ca.pem").string());
+  CHECK(api_tls.cert_file == (t.path() / "client.pem").string());
+  CHECK(api_tls.key_file == (t.path() / "client.key").string());
+  CHECK(e.pools[0].proxy_protocol == ProxyProtocol::V2);
   CHECK(e.timeouts.client_header == 5s);
   CHECK(e.timeouts.client_body == 20s);
   CHECK(e.timeouts.client_idle == 30s);
@@ -125,10 +152,22 @@ edge:
   CHECK(e.timeouts.upstream_connect == 1s);
   CHECK(e.timeouts.upstream_response == 50s);
   CHECK(e.timeouts.upstream_idle == 0s);
+  CHECK(e.timeouts.websocket_idle == 10min);
   CHECK(e.limits.header_bytes == 8192);
   CHECK(e.limits.body_bytes == 10 * 1024 * 1024);
   CHECK(e.limits.max_connections == 500);
   CHECK(e.limits.upstream_idle_per_member == 4);
+  CHECK(e.limits.client_connections == 20);
+  CHECK(e.limits.client_rate == 50);
+  CHECK(e.limits.client_burst == 100);
+  CHECK(e.limits.client_ipv6_prefix == 56);
+  REQUIRE(e.access.allow.size() == 3);
+  CHECK(e.access.allow[0].text == "10.0.0.0/8");
+  CHECK(e.access.allow[1].v6);
+  CHECK(e.access.allow[1].len == 32);
+  CHECK(e.access.allow[2].text == "192.0.2.7/32");  // an address is a network of one
+  REQUIRE(e.access.deny.size() == 1);
+  CHECK(e.access.deny[0].len == 16);
   CHECK(e.drain_delay == 2s);
   CHECK(e.drain_timeout == 10s);
   CHECK(e.health_path == "/healthz-edge");
@@ -152,9 +191,19 @@ TEST_CASE("edge config: defaults", "[config][edge]") {
   CHECK(e.timeouts.client_idle == 60s);
   CHECK(e.timeouts.upstream_connect == 5s);
   CHECK(e.timeouts.upstream_idle == 1s);
+  CHECK(e.timeouts.websocket_idle == 1h);
+  CHECK(e.pools[0].websocket);
+  CHECK_FALSE(e.pools[0].tls.enabled);
+  CHECK(e.pools[0].proxy_protocol == ProxyProtocol::Off);
   CHECK(e.limits.header_bytes == 16384);
   CHECK(e.limits.body_bytes == 1048576);
   CHECK(e.limits.max_connections == 10000);
+  CHECK(e.limits.client_connections == 0);
+  CHECK(e.limits.client_rate == 0);
+  CHECK(e.limits.client_burst == 0);
+  CHECK(e.limits.client_ipv6_prefix == 64);
+  CHECK(e.access.allow.empty());
+  CHECK(e.access.deny.empty());
   CHECK(e.drain_delay == 5s);
   CHECK(e.drain_timeout == 30s);
   CHECK(e.health_path == "/_pharos/health");
@@ -204,7 +253,7 @@ TEST_CASE("edge config: errors name the line", "[config][edge]") {
   CHECK(err("edge:\n  http: {listen: [\"127.0.0.1:80\", \"127.0.0.1:80\"]}\n") ==
         t.at(2, "edge.http.listen[1]: duplicate listen address 127.0.0.1:80 (first at line 2)"));
   CHECK(err("edge:\n  htps: {}\n") ==
-        t.at(2, "unknown key \"htps\" in edge (known: workers, https, http, routes, pools, timeouts, limits, drain, "
+        t.at(2, "unknown key \"htps\" in edge (known: workers, https, http, routes, pools, timeouts, limits, access, drain, "
                 "health_path, trust_forwarded, access_log)"));
   CHECK(err("edge:\n  https:\n    listen: [\"127.0.0.1:443\"]\n    certificates:\n      - cert: a.pem\n") ==
         t.at(5, "edge.https.certificates[0]: needs live: DIR, or both cert and key"));
@@ -238,6 +287,28 @@ TEST_CASE("edge config: errors name the line", "[config][edge]") {
   CHECK(err(head + "  routes: [{pool: web}]\n  pools:\n    web:\n      members:\n        - {address: \"127.0.0.1:1\", check: app}\n") ==
         t.at(7, "edge.pools.web: unknown check \"app\""));
   CHECK(err(head + "  routes: [{pool: web}]\n  pools:\n    web: {}\n") == t.at(5, "edge.pools.web: needs members"));
+  const std::string pool = head + "  routes: [{pool: web}]\n  pools:\n    web:\n      members: [\"127.0.0.1:1\"]\n";
+  CHECK(err(pool + "      tls: maybe\n") == t.at(7, "edge.pools.web.tls: expected true or false, got \"maybe\""));
+  CHECK(err(pool + "      tls: [a]\n") ==
+        t.at(7, "edge.pools.web.tls: expected true, false or a mapping with name, ca_file, verify, cert and key, got a list"));
+  CHECK(err(pool + "      tls:\n        name: \"*.internal\"\n") ==
+        t.at(8, "edge.pools.web.tls.name: \"*.internal\": a wildcard is not a name to verify"));
+  CHECK(err(pool + "      tls:\n        cert: c.pem\n") == t.at(8, "edge.pools.web.tls: a client certificate needs both cert and key"));
+  CHECK(err(pool + "      tls: {ca: x}\n") ==
+        t.at(7, "unknown key \"ca\" in edge.pools.web.tls (known: name, ca_file, verify, cert, key)"));
+  const std::string ok = head + "  routes: [{pool: web}]\n  pools:\n    web: {members: [\"127.0.0.1:1\"]}\n";
+  CHECK(err(ok + "  limits: {client_burst: 5}\n") == t.at(6, "edge.limits.client_burst: needs client_rate"));
+  CHECK(err(ok + "  limits: {client_ipv6_prefix: 0}\n") == t.at(6, "edge.limits.client_ipv6_prefix: 0 is out of range 1..128"));
+  CHECK(err(ok + "  access:\n    allow: [10.0.0.1/8]\n") ==
+        t.at(7, "edge.access.allow[0]: \"10.0.0.1/8\": host bits are set (did you mean 10.0.0.1/8 with the host part zero?)"));
+  CHECK(err(ok + "  access:\n    deny: [nowhere]\n") ==
+        t.at(7, "edge.access.deny[0]: \"nowhere\": not a numeric IPv4 or IPv6 address"));
+  CHECK(err(ok + "  access:\n    allow: [10.0.0.0/8]\n    deny: [10.0.0.0/8]\n") ==
+        t.at(8, "edge.access.deny[0]: \"10.0.0.0/8\" is listed in both allow and deny (first at line 7)"));
+  CHECK(err(ok + "  access:\n    deny: [192.0.2.1, 192.0.2.1/32]\n") ==
+        t.at(7, "edge.access.deny[1]: \"192.0.2.1/32\" is listed twice (first at line 7)"));
+  CHECK(err(ok + "  access:\n    allow: []\n") == t.at(7, "edge.access.allow: expected a list of networks"));
+  CHECK(err(pool + "      proxy_protocol: v3\n") == t.at(7, "edge.pools.web.proxy_protocol: expected v1, v2 or off, got \"v3\""));
   CHECK(err(head + "  routes: [{pool: web}]\n  pools:\n    web: {members: [\"127.0.0.1:1\"]}\n  limits: {body_bytes: 1x}\n") ==
         t.at(6, "edge.limits.body_bytes: invalid size \"1x\" (expected e.g. 16384, 16k, 1m)"));
   CHECK(err(head + "  routes: [{pool: web}]\n  pools:\n    web: {members: [\"127.0.0.1:1\"]}\n  limits: {header_bytes: 10}\n") ==

@@ -197,3 +197,54 @@ TEST_CASE("edge rules: idempotent methods", "[edge]") {
   CHECK_FALSE(is_idempotent(http::verb::post));
   CHECK_FALSE(is_idempotent(http::verb::patch));
 }
+
+TEST_CASE("edge rules: WebSocket handshakes are told from other upgrades", "[edge]") {
+  auto ws = [](http::verb m, unsigned version, std::string_view connection, std::string_view upgrade) {
+    auto r = request(m, "/chat", version);
+    r.insert(http::field::host, "example.com");
+    if (!connection.empty()) r.insert(http::field::connection, connection);
+    if (!upgrade.empty()) r.insert(http::field::upgrade, upgrade);
+    return is_websocket_upgrade(r);
+  };
+  CHECK(ws(http::verb::get, 11, "Upgrade", "websocket"));
+  CHECK(ws(http::verb::get, 11, "keep-alive, upgrade", "WebSocket"));
+  CHECK_FALSE(ws(http::verb::get, 11, "", "websocket"));            // Connection must name it
+  CHECK_FALSE(ws(http::verb::get, 11, "upgrade", ""));
+  CHECK_FALSE(ws(http::verb::get, 11, "upgrade", "h2c"));
+  CHECK_FALSE(ws(http::verb::get, 11, "upgrade", "websocket, h2c"));
+  CHECK_FALSE(ws(http::verb::post, 11, "upgrade", "websocket"));
+  CHECK_FALSE(ws(http::verb::get, 10, "upgrade", "websocket"));      // HTTP/1.0 has no upgrade
+
+  // The upstream head asks for the upgrade itself; the client's hop-by-hop headers still go.
+  auto r = request(http::verb::get, "/chat");
+  r.insert(http::field::host, "example.com");
+  r.insert(http::field::connection, "Upgrade, X-Hop");
+  r.insert("X-Hop", "1");
+  r.insert(http::field::upgrade, "websocket");
+  r.insert(http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
+  r.insert(http::field::sec_websocket_version, "13");
+  ClientInfo c{"192.0.2.7", 51234, true};
+  std::string out;
+  write_upstream_head(r, c, 0, false, ForwardOptions{false, true}, out);
+  CHECK(contains(out, "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"));
+  CHECK(contains(out, "Sec-WebSocket-Version: 13\r\n"));
+  CHECK(out.ends_with("Connection: upgrade\r\nUpgrade: websocket\r\n\r\n"));
+  CHECK_FALSE(contains(out, "X-Hop"));
+  CHECK_FALSE(contains(out, "Content-Length"));
+
+  // The member's 101 goes to the client with the end-to-end headers and the upgrade's own.
+  http::response<http::empty_body> res;
+  res.result(101);
+  res.version(11);
+  res.insert(http::field::connection, "Upgrade, X-Hop");
+  res.insert("X-Hop", "1");
+  res.insert(http::field::upgrade, "websocket");
+  res.insert(http::field::sec_websocket_accept, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+  res.insert(http::field::sec_websocket_protocol, "chat");
+  write_upgrade_head(res, out);
+  CHECK(out.starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
+  CHECK(contains(out, "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+  CHECK(contains(out, "Sec-WebSocket-Protocol: chat\r\n"));
+  CHECK(out.ends_with("Connection: upgrade\r\nUpgrade: websocket\r\n\r\n"));
+  CHECK_FALSE(contains(out, "X-Hop"));
+}
