@@ -83,31 +83,40 @@ std::string edge_config(const Backend& web, const std::string& extra = "") {
          web.address() + "\"]\n" + extra;
 }
 
+// A running edge whose certificate is the lineage le/live/www.a.test (for www.a.test and a.test).
+struct Served {
+  Edge e;
+  Backend web{"web"};
+  Lineage lineage{e.path() + "/le", "www.a.test"};
+  std::string https;  // PHAROS_CHECK_CONNECT=its https listener
+  explicit Served(const std::string& extra = "") {
+    lineage.renew(e.pki(), "www.a.test", "DNS:www.a.test,DNS:a.test");
+    e.start(edge_config(web, extra));
+    https = "PHAROS_CHECK_CONNECT=127.0.0.1:" + std::to_string(e.https_port());
+  }
+};
+
 }  // namespace
 
 TEST_CASE("certbot deploy hook: the edge serves the renewed certificate, reloaded by the control API or a pid file",
           "[integration][edge][certbot]") {
-  if (!pharos::test::have_program("openssl")) {
-    WARN("openssl not installed: skipped");
-    return;
-  }
-  Edge e;
-  Backend web("web");
-  Lineage lineage(e.path() + "/le", "www.a.test");
-  lineage.renew(e.pki(), "www.a.test", "DNS:www.a.test,DNS:a.test");
-  e.start(edge_config(web, "control:\n  socket: control.sock\n"));
+  Served s("control:\n  socket: control.sock\n");
+  Edge& e = s.e;
+  Lineage& lineage = s.lineage;
+  const std::string& https = s.https;
   const std::string first = served_serial(e, "www.a.test");
   REQUIRE(first == file_serial(lineage.live() + "/cert.pem"));
-  const std::string https = "PHAROS_CHECK_CONNECT=127.0.0.1:" + std::to_string(e.https_port());
 
   SECTION("by the control API (auto: the config has a control section)") {
     lineage.renew(e.pki(), "www.a.test", "DNS:www.a.test,DNS:a.test");
     const size_t mark = e.process().log_size();
-    HookRun r = run_hook(lineage, "www.a.test a.test", {https, "PHAROS_CONFIG=" + e.config_path(), "PHAROS_SERVICE=pharos-test-no-such-unit"});
+    HookRun r = run_hook(lineage, "www.a.test a.test",
+                         {https, "PHAROS_CONFIG=" + e.config_path(), "PHAROS_SERVICE=pharos-test-no-such-unit"});
     INFO(r.output);
     CHECK(r.status == 0);
     CHECK(contains(r.output, "reload: ctl"));
-    CHECK(contains(r.output, "www.a.test: 127.0.0.1:" + std::to_string(e.https_port()) + " serves the renewed certificate"));
+    CHECK(contains(r.output,
+                   "www.a.test: 127.0.0.1:" + std::to_string(e.https_port()) + " serves the renewed certificate"));
     CHECK(contains(r.output, "a.test: 127.0.0.1:"));
     CHECK(e.logged("reload: done reason=\"control API\"", mark));
   }
@@ -128,16 +137,9 @@ TEST_CASE("certbot deploy hook: the edge serves the renewed certificate, reloade
 
 TEST_CASE("certbot deploy hook: fails naming both certificates when the edge does not serve the renewed one",
           "[integration][edge][certbot]") {
-  if (!pharos::test::have_program("openssl")) {
-    WARN("openssl not installed: skipped");
-    return;
-  }
-  Edge e;
-  Backend web("web");
-  Lineage served(e.path() + "/le", "www.a.test");
-  served.renew(e.pki(), "www.a.test", "DNS:www.a.test");
-  e.start(edge_config(web));
-  const std::string https = "PHAROS_CHECK_CONNECT=127.0.0.1:" + std::to_string(e.https_port());
+  Served s;
+  Edge& e = s.e;
+  const std::string& https = s.https;
 
   // A lineage the edge's config does not name: renewing it changes nothing the edge serves.
   Lineage elsewhere(e.path() + "/le", "other");
@@ -155,7 +157,8 @@ TEST_CASE("certbot deploy hook: fails naming both certificates when the edge doe
   CHECK(contains(r.output, elsewhere.live() + "/cert.pem"));
 
   // Nothing listening where it looks.
-  r = run_hook(served, "www.a.test", {"PHAROS_CHECK_CONNECT=127.0.0.1:1", "PHAROS_RELOAD=none", "PHAROS_CHECK_TIMEOUT=1"});
+  r = run_hook(s.lineage, "www.a.test",
+               {"PHAROS_CHECK_CONNECT=127.0.0.1:1", "PHAROS_RELOAD=none", "PHAROS_CHECK_TIMEOUT=1"});
   INFO(r.output);
   CHECK(r.status == 1);
   CHECK(contains(r.output, "no certificate from 127.0.0.1:1"));
