@@ -11,8 +11,9 @@
 # ../shared/tools/container-base.sh when that exists and we are root; else WARN and pass.
 # PHAROS_DOCKER_TEST=0 skips it.
 #
-# podman-compose is not used: the sandbox needs podman flags of its own (runc, host network,
-# ulimits) that compose files do not carry. The containers are started with `podman run`, with the
+# podman-compose is not used: containers here get the host's network only (see the flags of
+# container-base.sh), which compose.yaml's own network with fixed addresses cannot become without a
+# second compose file. The containers are started with `podman run`, with the
 # environment, mounts and command of compose.yaml, on the host's network: each "host" gets its
 # own loopback address (127.X.Y.10 dns, .11 app1, .12 app2) and the standard ports 53, 80, 443,
 # which the non-root user in the image binds thanks to CAP_NET_BIND_SERVICE.
@@ -36,7 +37,8 @@ if [ -x "$base" ] || [ -f "$base" ]; then
 fi
 podman image exists docker.io/library/debian:bookworm ||
   warn "no docker.io/library/debian:bookworm image (make it with ../shared/tools/container-base.sh, as root)"
-podman_() { podman $PODMAN_RUNTIME "$@"; }
+# (podman complains on each run that it cannot schedule health checks without systemd: dropped.)
+podman_() { podman $PODMAN_RUNTIME "$@" 2> >(grep -v 'unable to get systemd connection' >&2); }
 
 tag=localhost/pharos:test
 demo=localhost/pharos-demo:test
@@ -99,7 +101,19 @@ start_app app1 "$app1"
 start_app app2 "$app2"
 start_dns
 
-step "www answers app1 once its checks pass"
+# Both checks must pass first: with both down, the failover record fails open to app1 anyway.
+# wait_log CONTAINER REGEX LIMIT_SECONDS
+wait_log() {
+  local start=$SECONDS
+  until podman_ logs "$name-$1" 2>&1 | grep -Eq "$2"; do
+    [ $((SECONDS - start)) -lt "$3" ] || return 1
+    sleep 0.2
+  done
+}
+step "www answers app1 once both checks pass"
+for check in app1-edge app2-edge; do
+  wait_log dns "check $check [^ ]+: [a-z]+ -> healthy" 60 || fail "dns never saw $check healthy"
+done
 wait_www "$app1" 60 >/dev/null || fail "www never answered app1"
 body=$(curl -sS --max-time 5 -k --resolve "www.example.com:443:$app1" https://www.example.com/)
 [ "$body" = "hello from app1" ] || fail "app1's edge answered '$body'"
