@@ -117,7 +117,7 @@ TEST_CASE("certbot deploy hook: the edge serves the renewed certificate, reloade
     CHECK(contains(r.output, "reload: ctl"));
     CHECK(contains(r.output,
                    "www.a.test: 127.0.0.1:" + std::to_string(e.https_port()) + " serves the renewed certificate"));
-    CHECK(contains(r.output, "a.test: 127.0.0.1:"));
+    CHECK(contains(r.output, "certbot-deploy-hook: a.test: 127.0.0.1:"));  // each renewed domain
     CHECK(e.logged("reload: done reason=\"control API\"", mark));
   }
   SECTION("by SIGHUP to the pid in a pid file") {
