@@ -40,7 +40,7 @@ import subprocess
 import sys
 import time
 
-from proctree import tree  # tools/lib, the directory of this script
+from proctree import cpu_ticks, mem_kb, tree  # tools/lib, the directory of this script
 
 REQUEST = b"GET / HTTP/1.1\r\nHost: bench.test\r\nUser-Agent: bench-edge\r\n"
 
@@ -56,34 +56,7 @@ def freeport():
 
 
 def cpu_seconds(pid):
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for p in tree(pid):
-        try:
-            with open("/proc/%d/stat" % p) as f:
-                s = f.read()
-        except OSError:
-            continue
-        fields = s[s.rindex(")") + 2:].split()
-        total += int(fields[11]) + int(fields[12])   # utime, stime (fields 14 and 15)
-    return total / tick
-
-
-def mem_kb(pid):
-    rss = pss = 0
-    for p in tree(pid):
-        try:
-            with open("/proc/%d/status" % p) as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        rss += int(line.split()[1])
-            with open("/proc/%d/smaps_rollup" % p) as f:
-                for line in f:
-                    if line.startswith("Pss:"):
-                        pss += int(line.split()[1])
-        except OSError:
-            continue
-    return rss, pss
+    return cpu_ticks(pid) / os.sysconf("SC_CLK_TCK")
 
 
 def client_context():
