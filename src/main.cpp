@@ -5,6 +5,7 @@
 //   pharos checkzone ORIGIN FILE    check one zone file
 //   pharos ctl ...                  talk to a running server's control API (src/control/ctl.h)
 //   pharos --version
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <cstring>
@@ -170,6 +171,10 @@ int cmd_run(const std::string& path) {
   // The reloader tells systemd RELOADING=1 when a reload starts; READY=1 follows below.
   auto request_reload = [&reloader](const std::string& reason) { reloader.request(reason); };
 
+  // A peer that closes while we write must cost an error on that connection, not the process:
+  // OpenSSL writes to the edge's sockets with write(), which raises SIGPIPE on a connection the
+  // client reset (wrk ending its run did it; the process died with status 141).
+  std::signal(SIGPIPE, SIG_IGN);
   // Signals first: from here on SIGHUP reloads instead of ending the process.
   asio::signal_set signals(control_io, SIGHUP, SIGINT, SIGTERM);
   std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec, int sig) {

@@ -283,22 +283,217 @@ std::string_view method_text(const http::request_header<>& req) {
   return req.method() == http::verb::unknown ? req.method_string() : http::to_string(req.method());
 }
 
+// What a connection keeps between its requests: little, since an idle connection holds it.
+struct ConnState {
+  beast::flat_buffer in;
+  bool linger_close = false;  // the client may still be sending: linger before closing
+  std::unique_ptr<UpstreamConn> own_upstream;  // PROXY protocol pools: this client's own connection
+};
+
+// One request on a connection and its response; false when the connection must end. Its own
+// coroutine, so that its frame (the parser, the sink, everything a request needs: about 2 KiB)
+// exists only while a request does, not while the connection waits idle.
+template <class Stream>
+asio::awaitable<bool> one_request(Worker& w, Stream& stream, ConnTrack& track, const ClientInfo& client,
+                                  const std::string& peer, uint64_t client_key, const ClientSlot& slot,
+                                  ConnState& conn) {
+  constexpr bool https = Stream::kTls;
+  beast::flat_buffer& in = conn.in;
+  bool& linger_close = conn.linger_close;
+  std::unique_ptr<UpstreamConn>& own_upstream = conn.own_upstream;
+  std::string host;
+  std::string file;
+  // The state as it is now (a reload may have come while the connection was idle), held for
+  // the whole request.
+  std::shared_ptr<const WorkerView> view = w.view();
+  if (!view || !view->state) co_return false;
+  const config::EdgeConfig& cfg = view->state->cfg;
+  track.idle = false;
+  const auto t0 = SteadyClock::now();
+  ScratchLease scratch(w);
+  Http1Sink<Stream> sink(stream, w, scratch.s->head, cfg.timeouts.client_send, in);
+  RequestParser p;
+  p.header_limit(static_cast<std::uint32_t>(cfg.limits.header_bytes));
+  p.body_limit(cfg.limits.body_bytes);
+  stream.deadline().arm(cfg.timeouts.client_header);
+  bool got = false;
+  error_code ec = co_await read_head(stream, in, p, got);
+
+  auto log_access = [&](unsigned status, const MemberRuntime* member, int64_t upstream_us, uint64_t bytes) {
+    w.counters().status(status);
+    if (!w.access().enabled()) return;
+    const auto& req = p.get();
+    AccessEntry e;
+    e.client = peer;
+    e.host = host;
+    e.method = p.is_header_done() ? method_text(req) : std::string_view("-");
+    e.target = p.is_header_done() ? std::string_view(req.target()) : std::string_view("-");
+    e.status = status;
+    e.bytes = bytes;
+    e.upstream = member ? std::string_view(member->address) : std::string_view("-");
+    e.total_us = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - t0).count());
+    e.upstream_us = upstream_us;
+    w.access().add(e);
+  };
+  // A response of our own that ends the connection (the rest of the request is not read).
+  auto refuse = [&](unsigned status, std::string_view body) -> asio::awaitable<void> {
+    linger_close = true;
+    sink.configure(p.is_header_done() ? p.get().version() : 11, false, false);
+    co_await sink.send_local(status, body);
+    log_access(status, nullptr, -1, sink.bytes());
+  };
+
+  host.clear();
+  if (ec) {
+    if (!got) co_return false;  // closed, reset or timed out before a request
+    if (ec == http::error::header_limit) {
+      w.counters().inc(Stat::TooLarge);
+      co_await refuse(431, "request headers too large\n");
+    } else if (ec == http::error::body_limit) {
+      w.counters().inc(Stat::TooLarge);
+      co_await refuse(413, "request body too large\n");
+    } else if (ec == asio::error::timed_out) {
+      w.counters().inc(Stat::ClientTimeouts);
+      co_await refuse(408, "request timed out\n");
+    } else if (is_http_error(ec)) {
+      w.counters().inc(Stat::BadRequests);
+      co_await refuse(400, "malformed request\n");
+    }
+    co_return false;
+  }
+  w.counters().inc(Stat::Requests);
+  auto& req = p.get();
+  const unsigned version = req.version();
+  const bool head_only = req.method() == http::verb::head;
+  const Verdict verdict = check_request(req);
+  normalise_host(req[http::field::host], host);
+  if (verdict.status) {
+    w.counters().inc(Stat::BadRequests);
+    w.log()->debug("edge: {}: refused {}: {}", peer, verdict.status, verdict.reason);
+    co_await refuse(verdict.status, std::string(verdict.reason) + "\n");
+    co_return false;
+  }
+  const std::string_view target = req.target();
+  const std::string_view path = path_of(target);
+  // A response of our own leaves a request body unread: that ends the connection.
+  const bool local_keep_alive = req.keep_alive() && p.is_done() && !w.shared().closing.load(std::memory_order_relaxed);
+
+  // The health endpoint, on every listener.
+  if (path == cfg.health_path) {
+    w.counters().inc(Stat::HealthRequests);
+    sink.configure(version, local_keep_alive, head_only);
+    if (req.method() != http::verb::get && !head_only) {
+      co_await sink.send_local(405, "use GET or HEAD\n", "Allow: GET, HEAD\r\n");
+    } else {
+      auto [status, body] = health_of(w, *view, host);
+      co_await sink.send_local(status, body);
+    }
+    log_access(sink.status(), nullptr, -1, sink.bytes());
+    linger_close = !p.is_done();
+    if (!sink.keep_alive()) co_return false;
+    co_return true;
+  }
+
+  // Port 80 with https configured: ACME challenges from the webroot, everything else redirected.
+  const uint16_t https_port = view->state->https_port;
+  if (!https && https_port != 0) {
+    sink.configure(version, local_keep_alive, head_only);
+    if (path.starts_with(kAcmePrefix)) {
+      const std::string_view token = path.substr(kAcmePrefix.size());
+      if ((req.method() == http::verb::get || head_only) && !cfg.acme_webroot.empty() && valid_token(token) &&
+          read_small_file(cfg.acme_webroot + std::string(kAcmePrefix) + std::string(token), file)) {
+        w.counters().inc(Stat::AcmeServed);
+        co_await sink.send_local(200, file);
+      } else {
+        co_await sink.send_local(404, "not found\n");
+      }
+    } else if (host.empty()) {
+      sink.configure(version, false, head_only);
+      co_await sink.send_local(400, "no Host header\n");
+    } else {
+      w.counters().inc(Stat::Redirects);
+      std::string location = "Location: https://" + host;
+      if (https_port != 443) location += ":" + std::to_string(https_port);
+      location.append(target);
+      location += "\r\n";
+      const bool safe = req.method() == http::verb::get || head_only;
+      co_await sink.send_local(safe ? 301 : 308, "moved to https\n", location);
+    }
+    log_access(sink.status(), nullptr, -1, sink.bytes());
+    linger_close = !p.is_done();
+    if (!sink.keep_alive()) co_return false;
+    co_return true;
+  }
+
+  // The client's request rate (proxied requests only: the health endpoint, ACME challenges and
+  // redirects are not counted).
+  const config::EdgeLimits& limits = cfg.limits;
+  if (limits.client_rate != 0 &&
+      !w.shared().limiter.take(slot.key, limits.client_rate, limits.client_burst ? limits.client_burst : limits.client_rate,
+                               steady_ms())) {
+    w.counters().inc(Stat::RateLimited);
+    sink.configure(version, local_keep_alive, head_only);
+    co_await sink.send_local(429, "too many requests\n", "Retry-After: 1\r\n");
+    log_access(sink.status(), nullptr, -1, sink.bytes());
+    linger_close = !p.is_done();
+    if (!sink.keep_alive()) co_return false;
+    co_return true;
+  }
+
+  // The body, buffered (up to the limit) so that a retry can send it again.
+  const bool keep_alive = req.keep_alive() && !w.shared().closing.load(std::memory_order_relaxed);
+  if (!p.is_done()) {
+    const auto expect = req[http::field::expect];
+    if (!expect.empty()) {
+      if (!beast::iequals(expect, "100-continue")) {
+        co_await refuse(417, "unsupported expectation\n");
+        co_return false;
+      }
+      if (version >= 11) {
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        std::array<asio::const_buffer, 1> b{asio::buffer(kContinue)};
+        stream.deadline().arm(cfg.timeouts.client_send);
+        if (co_await stream.write(b)) co_return false;
+      }
+    }
+    stream.deadline().arm(cfg.timeouts.client_body);
+    ec = co_await read_body(stream, in, p);
+    if (ec) {
+      if (ec == http::error::body_limit) {
+        w.counters().inc(Stat::TooLarge);
+        co_await refuse(413, "request body too large\n");
+      } else if (ec == asio::error::timed_out) {
+        w.counters().inc(Stat::ClientTimeouts);
+        co_await refuse(408, "request timed out\n");
+      } else if (is_http_error(ec) && ec != http::error::partial_message) {
+        w.counters().inc(Stat::BadRequests);
+        co_await refuse(400, "malformed request body\n");
+      }
+      co_return false;
+    }
+  }
+  sink.configure(version, keep_alive, head_only);
+  const bool had_framing = req.count(http::field::content_length) || req.count(http::field::transfer_encoding);
+  ProxyRequest preq{req,           p.get().body(), had_framing, client, host, path, client_key,
+                    is_websocket_upgrade(req), &own_upstream};
+  ProxyOutcome out = co_await forward(w, *view, preq, sink, *scratch.s);
+  log_access(out.status ? out.status : sink.status(), out.member, out.upstream_us, out.bytes);
+  if (out.tunnel || !sink.keep_alive() || !out.complete) co_return false;
+  co_return true;
+}
+
 // One connection's requests, until it closes, fails, times out or the edge closes.
 template <class Stream>
 asio::awaitable<void> session(Worker& w, Stream& stream, ConnTrack& track, const ClientInfo& client,
                               const std::string& peer, uint64_t client_key, const ClientSlot& slot) {
-  constexpr bool https = Stream::kTls;
-  beast::flat_buffer in;
-  std::string host;
-  std::string file;
+  ConnState conn;
   bool first = true;
-  bool linger_close = false;  // the client may still be sending: linger before closing
-  std::unique_ptr<UpstreamConn> own_upstream;  // PROXY protocol pools: this client's own connection
   for (;;) {
     track.idle = true;
-    if (in.size() == 0) {
+    if (conn.in.size() == 0) {
       if (w.shared().closing.load(std::memory_order_relaxed)) break;
-      in.shrink_to_fit();  // an idle connection holds no read buffer
+      conn.in.shrink_to_fit();  // an idle connection holds no read buffer
       const auto& idle_view = w.view();
       if (!idle_view || !idle_view->state) break;
       const auto& t = idle_view->state->cfg.timeouts;
@@ -306,186 +501,10 @@ asio::awaitable<void> session(Worker& w, Stream& stream, ConnTrack& track, const
       error_code ec = co_await stream.wait_readable();
       if (ec) break;
     }
-    // The state as it is now (a reload may have come while the connection was idle), held for
-    // the whole request.
-    std::shared_ptr<const WorkerView> view = w.view();
-    if (!view || !view->state) break;
-    const config::EdgeConfig& cfg = view->state->cfg;
-    track.idle = false;
     first = false;
-    const auto t0 = SteadyClock::now();
-    ScratchLease scratch(w);
-    Http1Sink<Stream> sink(stream, w, scratch.s->head, cfg.timeouts.client_send, in);
-    RequestParser p;
-    p.header_limit(static_cast<std::uint32_t>(cfg.limits.header_bytes));
-    p.body_limit(cfg.limits.body_bytes);
-    stream.deadline().arm(cfg.timeouts.client_header);
-    bool got = false;
-    error_code ec = co_await read_head(stream, in, p, got);
-
-    auto log_access = [&](unsigned status, const MemberRuntime* member, int64_t upstream_us, uint64_t bytes) {
-      w.counters().status(status);
-      if (!w.access().enabled()) return;
-      const auto& req = p.get();
-      AccessEntry e;
-      e.client = peer;
-      e.host = host;
-      e.method = p.is_header_done() ? method_text(req) : std::string_view("-");
-      e.target = p.is_header_done() ? std::string_view(req.target()) : std::string_view("-");
-      e.status = status;
-      e.bytes = bytes;
-      e.upstream = member ? std::string_view(member->address) : std::string_view("-");
-      e.total_us = static_cast<uint64_t>(
-          std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - t0).count());
-      e.upstream_us = upstream_us;
-      w.access().add(e);
-    };
-    // A response of our own that ends the connection (the rest of the request is not read).
-    auto refuse = [&](unsigned status, std::string_view body) -> asio::awaitable<void> {
-      linger_close = true;
-      sink.configure(p.is_header_done() ? p.get().version() : 11, false, false);
-      co_await sink.send_local(status, body);
-      log_access(status, nullptr, -1, sink.bytes());
-    };
-
-    host.clear();
-    if (ec) {
-      if (!got) break;  // closed, reset or timed out before a request
-      if (ec == http::error::header_limit) {
-        w.counters().inc(Stat::TooLarge);
-        co_await refuse(431, "request headers too large\n");
-      } else if (ec == http::error::body_limit) {
-        w.counters().inc(Stat::TooLarge);
-        co_await refuse(413, "request body too large\n");
-      } else if (ec == asio::error::timed_out) {
-        w.counters().inc(Stat::ClientTimeouts);
-        co_await refuse(408, "request timed out\n");
-      } else if (is_http_error(ec)) {
-        w.counters().inc(Stat::BadRequests);
-        co_await refuse(400, "malformed request\n");
-      }
-      break;
-    }
-    w.counters().inc(Stat::Requests);
-    auto& req = p.get();
-    const unsigned version = req.version();
-    const bool head_only = req.method() == http::verb::head;
-    const Verdict verdict = check_request(req);
-    normalise_host(req[http::field::host], host);
-    if (verdict.status) {
-      w.counters().inc(Stat::BadRequests);
-      w.log()->debug("edge: {}: refused {}: {}", peer, verdict.status, verdict.reason);
-      co_await refuse(verdict.status, std::string(verdict.reason) + "\n");
-      break;
-    }
-    const std::string_view target = req.target();
-    const std::string_view path = path_of(target);
-    // A response of our own leaves a request body unread: that ends the connection.
-    const bool local_keep_alive = req.keep_alive() && p.is_done() && !w.shared().closing.load(std::memory_order_relaxed);
-
-    // The health endpoint, on every listener.
-    if (path == cfg.health_path) {
-      w.counters().inc(Stat::HealthRequests);
-      sink.configure(version, local_keep_alive, head_only);
-      if (req.method() != http::verb::get && !head_only) {
-        co_await sink.send_local(405, "use GET or HEAD\n", "Allow: GET, HEAD\r\n");
-      } else {
-        auto [status, body] = health_of(w, *view, host);
-        co_await sink.send_local(status, body);
-      }
-      log_access(sink.status(), nullptr, -1, sink.bytes());
-      linger_close = !p.is_done();
-      if (!sink.keep_alive()) break;
-      continue;
-    }
-
-    // Port 80 with https configured: ACME challenges from the webroot, everything else redirected.
-    const uint16_t https_port = view->state->https_port;
-    if (!https && https_port != 0) {
-      sink.configure(version, local_keep_alive, head_only);
-      if (path.starts_with(kAcmePrefix)) {
-        const std::string_view token = path.substr(kAcmePrefix.size());
-        if ((req.method() == http::verb::get || head_only) && !cfg.acme_webroot.empty() && valid_token(token) &&
-            read_small_file(cfg.acme_webroot + std::string(kAcmePrefix) + std::string(token), file)) {
-          w.counters().inc(Stat::AcmeServed);
-          co_await sink.send_local(200, file);
-        } else {
-          co_await sink.send_local(404, "not found\n");
-        }
-      } else if (host.empty()) {
-        sink.configure(version, false, head_only);
-        co_await sink.send_local(400, "no Host header\n");
-      } else {
-        w.counters().inc(Stat::Redirects);
-        std::string location = "Location: https://" + host;
-        if (https_port != 443) location += ":" + std::to_string(https_port);
-        location.append(target);
-        location += "\r\n";
-        const bool safe = req.method() == http::verb::get || head_only;
-        co_await sink.send_local(safe ? 301 : 308, "moved to https\n", location);
-      }
-      log_access(sink.status(), nullptr, -1, sink.bytes());
-      linger_close = !p.is_done();
-      if (!sink.keep_alive()) break;
-      continue;
-    }
-
-    // The client's request rate (proxied requests only: the health endpoint, ACME challenges and
-    // redirects are not counted).
-    const config::EdgeLimits& limits = cfg.limits;
-    if (limits.client_rate != 0 &&
-        !w.shared().limiter.take(slot.key, limits.client_rate, limits.client_burst ? limits.client_burst : limits.client_rate,
-                                 steady_ms())) {
-      w.counters().inc(Stat::RateLimited);
-      sink.configure(version, local_keep_alive, head_only);
-      co_await sink.send_local(429, "too many requests\n", "Retry-After: 1\r\n");
-      log_access(sink.status(), nullptr, -1, sink.bytes());
-      linger_close = !p.is_done();
-      if (!sink.keep_alive()) break;
-      continue;
-    }
-
-    // The body, buffered (up to the limit) so that a retry can send it again.
-    const bool keep_alive = req.keep_alive() && !w.shared().closing.load(std::memory_order_relaxed);
-    if (!p.is_done()) {
-      const auto expect = req[http::field::expect];
-      if (!expect.empty()) {
-        if (!beast::iequals(expect, "100-continue")) {
-          co_await refuse(417, "unsupported expectation\n");
-          break;
-        }
-        if (version >= 11) {
-          static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-          std::array<asio::const_buffer, 1> b{asio::buffer(kContinue)};
-          stream.deadline().arm(cfg.timeouts.client_send);
-          if (co_await stream.write(b)) break;
-        }
-      }
-      stream.deadline().arm(cfg.timeouts.client_body);
-      ec = co_await read_body(stream, in, p);
-      if (ec) {
-        if (ec == http::error::body_limit) {
-          w.counters().inc(Stat::TooLarge);
-          co_await refuse(413, "request body too large\n");
-        } else if (ec == asio::error::timed_out) {
-          w.counters().inc(Stat::ClientTimeouts);
-          co_await refuse(408, "request timed out\n");
-        } else if (is_http_error(ec) && ec != http::error::partial_message) {
-          w.counters().inc(Stat::BadRequests);
-          co_await refuse(400, "malformed request body\n");
-        }
-        break;
-      }
-    }
-    sink.configure(version, keep_alive, head_only);
-    const bool had_framing = req.count(http::field::content_length) || req.count(http::field::transfer_encoding);
-    ProxyRequest preq{req,           p.get().body(), had_framing, client, host, path, client_key,
-                      is_websocket_upgrade(req), &own_upstream};
-    ProxyOutcome out = co_await forward(w, *view, preq, sink, *scratch.s);
-    log_access(out.status ? out.status : sink.status(), out.member, out.upstream_us, out.bytes);
-    if (out.tunnel || !sink.keep_alive() || !out.complete) break;
+    if (!co_await one_request(w, stream, track, client, peer, client_key, slot, conn)) break;
   }
-  if (linger_close) {
+  if (conn.linger_close) {
     stream.shutdown_send();
     auto view = w.view();
     const auto limit = view && view->state ? std::min(view->state->cfg.timeouts.client_header, std::chrono::milliseconds(2000))

@@ -448,6 +448,25 @@ TEST_CASE("edge: limits: header and body sizes, slow and idle clients", "[integr
   }
 }
 
+TEST_CASE("edge: clients that reset the connection mid-response do not stop the process", "[integration][edge]") {
+  Edge e;
+  e.certificate("a", "a.test", "DNS:a.test");
+  Backend web("web");
+  e.start(head() + one_pool(web));
+  // Each client asks for 256 KiB, reads the first piece and closes with the rest unread: its
+  // kernel answers the edge's further writes with a reset, and a write after that one raised
+  // SIGPIPE, which ended the process before the edge ignored it.
+  for (int i = 0; i < 5; ++i) {
+    auto c = e.client();
+    REQUIRE(c->ok());
+    REQUIRE(c->send("GET /big HTTP/1.1\r\nHost: a.test\r\n\r\n"));
+    CHECK_FALSE(c->closed());  // the first bytes of the response arrived
+  }
+  auto after = e.client();
+  REQUIRE(after->ok());
+  CHECK(backend_of(after->get("a.test", "/")) == "web");
+}
+
 TEST_CASE("edge: port 80 serves ACME challenges from the webroot and redirects the rest", "[integration][edge]") {
   Edge e;
   e.certificate("a", "a.test", "DNS:a.test");

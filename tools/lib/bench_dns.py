@@ -22,7 +22,7 @@ import struct
 import sys
 import time
 
-from proctree import tree  # tools/lib, the directory of this script
+from proctree import cpu_ticks, mem_kb, tree  # tools/lib, the directory of this script
 
 # ---------------------------------------------------------------------------------------------
 # zone and query generator
@@ -273,34 +273,7 @@ def waitsoa(args):
 
 
 def cpu_us(pid):
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for p in tree(pid):
-        try:
-            with open("/proc/%d/stat" % p) as f:
-                s = f.read()
-        except OSError:
-            continue
-        fields = s[s.rindex(")") + 2:].split()
-        total += int(fields[11]) + int(fields[12])   # utime, stime (fields 14 and 15)
-    return total * 1000000 // tick
-
-
-def mem_kb(pid):
-    rss = pss = 0
-    for p in tree(pid):
-        try:
-            with open("/proc/%d/status" % p) as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        rss += int(line.split()[1])
-            with open("/proc/%d/smaps_rollup" % p) as f:
-                for line in f:
-                    if line.startswith("Pss:"):
-                        pss += int(line.split()[1])
-        except OSError:
-            continue
-    return rss, pss
+    return cpu_ticks(pid) * 1000000 // os.sysconf("SC_CLK_TCK")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ PHAROS_BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libboost1.81-dev libldns
 PHAROS_TEST_PACKAGES=(ca-certificates dnsutils knot-dnsutils ldnsutils nsd knot clang libclang-rt-14-dev curl openssl)
 PHAROS_BENCH_PACKAGES=(dnsperf valgrind nsd knot dnsutils python3)
 PHAROS_FAILOVER_BENCH_PACKAGES=(pdns-server pdns-backend-bind gdnsd dnsutils python3 procps)
+# tools/bench-edge: the peers (nginx also serves as the app server), the load, taskset (util-linux).
+PHAROS_EDGE_BENCH_PACKAGES=(nginx haproxy wrk openssl python3 procps util-linux)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

@@ -28,3 +28,35 @@ def tree(pid):
         out.append(p)
         todo.extend(kids.get(p, []))
     return out
+
+
+def cpu_ticks(pid):
+    """utime + stime of `pid` and its descendants (all their threads), in clock ticks."""
+    total = 0
+    for p in tree(pid):
+        try:
+            with open("/proc/%d/stat" % p) as f:
+                s = f.read()
+        except OSError:
+            continue
+        fields = s[s.rindex(")") + 2:].split()
+        total += int(fields[11]) + int(fields[12])   # utime, stime (fields 14 and 15)
+    return total
+
+
+def mem_kb(pid):
+    """(VmRSS, Pss) in KiB, summed over `pid` and its descendants."""
+    rss = pss = 0
+    for p in tree(pid):
+        try:
+            with open("/proc/%d/status" % p) as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        rss += int(line.split()[1])
+            with open("/proc/%d/smaps_rollup" % p) as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        pss += int(line.split()[1])
+        except OSError:
+            continue
+    return rss, pss
