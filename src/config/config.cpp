@@ -48,6 +48,28 @@ std::vector<Entry> Loader::entries(const YAML::Node& map, const std::string& whe
   return out;
 }
 
+std::vector<Entry> Loader::named_entries(const YAML::Node& map, const std::string& field,
+                                         const std::string& noun) const {
+  std::vector<Entry> out;
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    Entry e;
+    e.key = it->first;
+    e.value = it->second;
+    e.key_line = line_of(e.key);
+    e.value_line = e.value.IsNull() ? e.key_line : line_of(e.value);
+    if (!e.key.IsScalar()) fail(e.key_line, field + ": expected a " + noun + " name, got " + describe(e.key));
+    e.name = e.key.Scalar();
+    for (const Entry& first : out) {
+      if (first.name == e.name) {
+        fail(e.key_line, field + ": duplicate " + noun + " " + quote(e.name) + " (first at line " +
+                             std::to_string(first.key_line) + ")");
+      }
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
 uint64_t Loader::get_unsigned(const Entry& e, const std::string& field, uint64_t min, uint64_t max) const {
   const std::string range = std::to_string(min) + ".." + std::to_string(max);
   if (!e.value.IsScalar()) fail(e.value_line, field + ": expected an unsigned integer, got " + describe(e.value));

@@ -423,21 +423,7 @@ void Loader::load_pools(const Entry& section, std::vector<EdgePool>& out) const 
   if (!section.value.IsMap() || section.value.size() == 0) {
     fail(section.value_line, "edge.pools: expected a mapping of pool names to pools, got " + describe(section.value));
   }
-  for (auto it = section.value.begin(); it != section.value.end(); ++it) {
-    Entry e;
-    e.key = it->first;
-    e.value = it->second;
-    e.key_line = line_of(e.key);
-    e.value_line = e.value.IsNull() ? e.key_line : line_of(e.value);
-    if (!e.key.IsScalar()) fail(e.key_line, "edge.pools: expected a pool name, got " + describe(e.key));
-    e.name = e.key.Scalar();
-    for (const EdgePool& p : out) {
-      if (p.name == e.name) {
-        fail(e.key_line, "edge.pools: duplicate pool " + quote(e.name) + " (first at line " + std::to_string(p.line) + ")");
-      }
-    }
-    out.push_back(load_pool(e));
-  }
+  for (const Entry& e : named_entries(section.value, "edge.pools", "pool")) out.push_back(load_pool(e));
   std::sort(out.begin(), out.end(), [](const EdgePool& a, const EdgePool& b) { return a.name < b.name; });
 }
 

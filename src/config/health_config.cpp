@@ -128,22 +128,7 @@ void Loader::load_health_checks(const Entry& section, std::vector<HealthCheck>& 
   if (!section.value.IsMap()) {
     fail(section.value_line, "health_checks: expected a mapping of check names to checks, got " + describe(section.value));
   }
-  for (auto it = section.value.begin(); it != section.value.end(); ++it) {
-    Entry e;
-    e.key = it->first;
-    e.value = it->second;
-    e.key_line = line_of(e.key);
-    e.value_line = e.value.IsNull() ? e.key_line : line_of(e.value);
-    if (!e.key.IsScalar()) fail(e.key_line, "health_checks: expected a check name, got " + describe(e.key));
-    e.name = e.key.Scalar();
-    for (const HealthCheck& c : out) {
-      if (c.name == e.name) {
-        fail(e.key_line, "health_checks: duplicate check " + quote(e.name) + " (first at line " +
-                             std::to_string(c.line) + ")");
-      }
-    }
-    out.push_back(load_health_check(e));
-  }
+  for (const Entry& e : named_entries(section.value, "health_checks", "check")) out.push_back(load_health_check(e));
   std::sort(out.begin(), out.end(), [](const HealthCheck& a, const HealthCheck& b) { return a.name < b.name; });
 }
 

@@ -96,6 +96,9 @@ class Loader {
   // The keys of a mapping, checked against `known`; `where` is "in server", "at top level", ...
   std::vector<Entry> entries(const YAML::Node& map, const std::string& where,
                              std::initializer_list<std::string_view> known) const;
+  // The items of a mapping of user-chosen names (checks, pools): each name a string, none twice.
+  // `field` is the section ("health_checks", "edge.pools"), `noun` what an item is ("check").
+  std::vector<Entry> named_entries(const YAML::Node& map, const std::string& field, const std::string& noun) const;
 
   uint64_t get_unsigned(const Entry& e, const std::string& field, uint64_t min, uint64_t max) const;
   bool get_bool(const Entry& e, const std::string& field) const;
