@@ -118,6 +118,8 @@ TEST_CASE("health config: errors name the line and the reason", "[config]") {
         t.at(5, "health_checks.a.jitter: expected a fraction of the interval from 0 to 50%, such as 10% or 0.1"));
   CHECK(err("  a: {type: tcp, target: 192.0.2.1:80, fall: 0}\n") == t.at(5, "health_checks.a.fall: 0 is out of range 1..100"));
   CHECK(err("  a: {type: dns, target: 192.0.2.53}\n") == t.at(5, "health_checks.a: a dns check needs query: {name: ..., type: ...}"));
+  CHECK(err("  a: {type: tcp, target: 192.0.2.1:80}\n  a: {type: tcp, target: 192.0.2.1:81}\n") ==
+        t.at(6, "health_checks: duplicate check \"a\" (first at line 5)"));
   CHECK(err("  a: {type: calculated}\n") == t.at(5, "health_checks.a: a calculated check needs \"children\""));
   CHECK(err("  a: {type: calculated, children: [b]}\n") == t.at(5, "health_checks.a: unknown child check \"b\""));
   CHECK(err("  a: {type: calculated, children: [b]}\n  b: {type: calculated, children: [a]}\n") ==
