@@ -23,16 +23,22 @@ namespace pharos::config {
 
 namespace detail {
 
+// One key of a mapping with the lines its messages name.
+Entry entry_of(const YAML::Node& key, const YAML::Node& value) {
+  Entry e;
+  e.key = key;
+  e.value = value;
+  e.key_line = line_of(e.key);
+  e.value_line = e.value.IsNull() ? e.key_line : line_of(e.value);
+  return e;
+}
+
 std::vector<Entry> Loader::entries(const YAML::Node& map, const std::string& where,
                                    std::initializer_list<std::string_view> known) const {
   std::vector<Entry> out;
   std::map<std::string, unsigned> seen;
   for (auto it = map.begin(); it != map.end(); ++it) {
-    Entry e;
-    e.key = it->first;
-    e.value = it->second;
-    e.key_line = line_of(e.key);
-    e.value_line = e.value.IsNull() ? e.key_line : line_of(e.value);
+    Entry e = entry_of(it->first, it->second);
     if (!e.key.IsScalar()) fail(e.key_line, "expected a string key " + where + ", got " + describe(e.key));
     e.name = e.key.Scalar();
     if (std::find(known.begin(), known.end(), e.name) == known.end()) {
@@ -52,11 +58,7 @@ std::vector<Entry> Loader::named_entries(const YAML::Node& map, const std::strin
                                          const std::string& noun) const {
   std::vector<Entry> out;
   for (auto it = map.begin(); it != map.end(); ++it) {
-    Entry e;
-    e.key = it->first;
-    e.value = it->second;
-    e.key_line = line_of(e.key);
-    e.value_line = e.value.IsNull() ? e.key_line : line_of(e.value);
+    Entry e = entry_of(it->first, it->second);
     if (!e.key.IsScalar()) fail(e.key_line, field + ": expected a " + noun + " name, got " + describe(e.key));
     e.name = e.key.Scalar();
     for (const Entry& first : out) {
