@@ -20,6 +20,7 @@ struct Ctx {
   Rng& rng;
   Selection& out;
   bool open;   // failing open: answer as if every member were healthy
+  const Record* top;  // the record asked for (not a nested one)
 };
 
 Standing standing_at(const PolicySet& set, const Member& m, const health::HealthView* view, unsigned depth);
@@ -195,6 +196,7 @@ template <class Put>
         if (group == CidrTable::kNone) continue;
         const Standings::List& l = c.st.group_list(r.group_first + group, c.open);
         if (l.count == 0) continue;
+        if (&r == c.top) c.out.group = group;
         pick_random(c.rng, items + l.first, l.count, std::min<uint32_t>(r.max_answers, limit), put);
         return true;
       }
@@ -208,16 +210,20 @@ void choose(Ctx& c, const Record& r, unsigned depth);
 
 // Adds a list entry, in general: its value unless already chosen, or a nested record's choice.
 void take(Ctx& c, uint32_t item, unsigned depth) {
-  if (item & Standings::kNestedItem) {
-    if (depth < kMaxDepth) choose(c, c.set.record(item & ~Standings::kNestedItem), depth + 1);
+  const Member& m = c.set.member(item);
+  if (m.nested != kNone) {
+    if (depth < kMaxDepth) choose(c, c.set.record(m.nested), depth + 1);
     return;
   }
   // Equal values share one copy in the set (interned when built), so a pointer compares them.
-  const uint8_t* v = c.set.value(item);
+  const uint8_t* v = c.set.value(m.value);
   for (unsigned i = 0; i < c.out.count; ++i) {
     if (c.out.values[i] == v) return;
   }
-  if (c.out.count < Selection::kMaxValues) c.out.values[c.out.count++] = v;
+  if (c.out.count < Selection::kMaxValues) {
+    c.out.members[c.out.count] = item;
+    c.out.values[c.out.count++] = v;
+  }
 }
 
 bool apply_any(Ctx& c, const Record& r, unsigned depth) {
@@ -231,6 +237,7 @@ void choose(Ctx& c, const Record& r, unsigned depth) {
     case AllDown::FailOpen: {
       const bool was = c.open;
       c.open = true;
+      c.out.open = true;
       if (!apply_any(c, r, depth) && depth == 0) c.out.outcome = Selection::Outcome::NoData;  // everything drained
       c.open = was;
       return;
@@ -242,7 +249,9 @@ void choose(Ctx& c, const Record& r, unsigned depth) {
       if (depth == 0) c.out.outcome = Selection::Outcome::ServFail;
       return;
     case AllDown::Fallback:
+      c.out.fallback = true;
       for (uint32_t i = 0; i < r.fallback_count && c.out.count < Selection::kMaxValues; ++i) {
+        c.out.members[c.out.count] = kNone;
         c.out.values[c.out.count++] = c.set.value(c.set.fallback(r.fallback_first + i));
       }
       return;
@@ -286,7 +295,7 @@ Standings::Standings(const PolicySet& set, const health::HealthView* view) {
       uint32_t sum = 0;
       for (uint32_t m : cand) {
         const Member& mem = set.member(m);
-        items_.push_back(mem.nested != kNone ? kNestedItem | mem.nested : mem.value);
+        items_.push_back(m);
         sum += weights ? mem.weight : 1;
         sums_.push_back(sum);
       }
@@ -317,7 +326,7 @@ namespace {
 // The general way: nested records, values given twice, and the all-down rules.
 [[gnu::noinline]] void select_general(const PolicySet& set, const Record& record, const Standings& standings,
                                       const Client& client, Rng& rng, Selection& out) {
-  Ctx c{set, standings, client, rng, out, false};
+  Ctx c{set, standings, client, rng, out, false, &record};
   choose(c, record, 0);
   if (out.outcome == Selection::Outcome::Answer && out.count == 0) out.outcome = Selection::Outcome::NoData;
 }
@@ -330,13 +339,19 @@ void select(const PolicySet& set, const Record& record, const Standings& standin
   out.ttl = record.ttl;
   out.count = 0;
   out.scope = 0;
+  out.open = false;
+  out.fallback = false;
+  out.group = kNone;
   if (record.plain) {
     // Each entry is a value, and no two are equal: straight into the selection, at most a full
     // one. (This context stays local, so the compiler may keep it in registers.)
-    Ctx c{set, standings, client, rng, out, false};
+    Ctx c{set, standings, client, rng, out, false, &record};
     const uint8_t* base = set.value(0);
     unsigned n = 0;
-    if (apply(c, record, Selection::kMaxValues, [&](uint32_t item) { out.values[n++] = base + item; })) {
+    if (apply(c, record, Selection::kMaxValues, [&](uint32_t item) {
+          out.members[n] = item;
+          out.values[n++] = base + set.member(item).value;
+        })) {
       out.count = n;
       if (n == 0) out.outcome = Selection::Outcome::NoData;
       return;

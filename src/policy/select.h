@@ -29,9 +29,17 @@ struct Selection {
   uint32_t ttl = 0;
   unsigned count = 0;
   const uint8_t* values[kMaxValues];  // each [16-bit length][rdata], distinct
+  // members[i]: the member values[i] came from (for PolicySet::member(); for a nested record's
+  // choice, the nested record's member), or kNone for a fallback value. Metrics count answers by
+  // it, explain names it.
+  uint32_t members[kMaxValues];
   // ECS scope prefix length for the reply: the bits of the client's address the answer depends
   // on (0 when it does not depend on the client at all).
   uint8_t scope = 0;
+  // How the answer came about (explain reads these; selection sets them for free on its way).
+  bool open = false;       // no member was healthy: chosen as if all were (fail_open)
+  bool fallback = false;   // no member was healthy: the record's fallback values
+  uint32_t group = kNone;  // cidr: the group answered from, relative to the record's group_first
 };
 
 // How a member stands for selection.
@@ -55,8 +63,7 @@ Standing standing(const PolicySet& set, const Member& m, const health::HealthVie
 // An empty list means nothing to answer from: the all-down rule applies.
 class Standings {
  public:
-  // An entry of a list: a value offset in the set, or kNestedItem | nested record index.
-  static constexpr uint32_t kNestedItem = 0x80000000u;
+  // An entry of a list: a member's index in the set (PolicySet::member()).
   struct List {
     uint32_t first = 0;  // in items() and sums()
     uint32_t count = 0;

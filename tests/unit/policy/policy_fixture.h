@@ -82,6 +82,9 @@ class Fixture {
     std::vector<std::string> values;  // in the order chosen
     uint8_t scope = 0;
     uint32_t ttl = 0;
+    bool open = false, fallback = false;
+    uint32_t group = kNone;
+    std::vector<uint32_t> members;  // Selection::members, parallel to values
     std::string sorted() const {
       auto v = values;
       std::sort(v.begin(), v.end());
@@ -95,8 +98,17 @@ class Fixture {
     Selection sel;
     const Record& r = record(id);
     select(*set, r, with_view ? view.get() : nullptr, client, rng, sel);
-    Picked p{sel.outcome, {}, sel.scope, sel.ttl};
-    for (unsigned i = 0; i < sel.count; ++i) p.values.push_back(text(r.type, sel.values[i]));
+    Picked p{sel.outcome, {}, sel.scope, sel.ttl, sel.open, sel.fallback, sel.group, {}};
+    for (unsigned i = 0; i < sel.count; ++i) {
+      p.values.push_back(text(r.type, sel.values[i]));
+      p.members.push_back(sel.members[i]);
+      // Every value names the member it came from; only fallback values name none.
+      if (sel.members[i] == kNone) {
+        CHECK(sel.fallback);
+      } else {
+        CHECK(set->value(set->member(sel.members[i]).value) == sel.values[i]);
+      }
+    }
     return p;
   }
   Picked pick(const std::string& id) const {

@@ -230,6 +230,12 @@ TEST_CASE("policy cidr: longest prefix picks the group, else the default, with t
     auto p = f.pick("geo.example.com. A", rng, r.client);
     CHECK(p.sorted() == r.expect);
     CHECK(int(p.scope) == r.scope);
+    CHECK(p.group != kNone);
+  }
+  // The group answered from, for explain: 10.1.2.3 lies in the third group.
+  {
+    Rng rng(1);
+    CHECK(f.pick("geo.example.com. A", rng, client_v4("10.1.2.3")).group == 2);
   }
   // The matched group all down: the default group answers.
   f.state("a", D);
@@ -270,6 +276,14 @@ TEST_CASE("policy nesting: failover between two weighted groups, healthy while a
     }
     CHECK(got == r.allowed);
   }
+  // A nested choice names the nested record's member.
+  {
+    f.states({{"a", D}, {"b", D}, {"c", U}, {"d", D}});
+    const Record& green = f.record("green");
+    auto p = f.pick("www.example.com. A");
+    REQUIRE(p.members.size() == 1);
+    CHECK(p.members[0] == green.first);
+  }
   // standing() of a nested member follows its group.
   f.states({{"a", D}, {"b", D}, {"c", U}});
   const Record& www = f.record("www.example.com. A");
@@ -303,11 +317,18 @@ TEST_CASE("policy all-down rules: fail_open, nodata, servfail, fallback", "[poli
     CHECK(p.outcome == r.outcome);
     CHECK(p.sorted() == r.values);
   }
+  // How each came about, for explain: www failed open, api fell back.
+  CHECK(f.pick("www.example.com. A").open);
+  CHECK_FALSE(f.pick("www.example.com. A").fallback);
+  CHECK(f.pick("api.example.com. AAAA").fallback);
+  CHECK_FALSE(f.pick("api.example.com. AAAA").open);
   // One member back: every record answers it.
   f.state("a", U);
   CHECK(f.pick("lb.example.com. A").sorted() == "192.0.2.10");
   CHECK(f.pick("geo.example.com. A").sorted() == "192.0.2.10");
   CHECK(f.pick("api.example.com. AAAA").sorted() == "2001:db8::1");
+  CHECK_FALSE(f.pick("www.example.com. A").open);
+  CHECK_FALSE(f.pick("api.example.com. AAAA").fallback);
 }
 
 TEST_CASE("policy overrides: up, down and drain beat the check, and drained stays out even failing open", "[policy]") {
@@ -520,7 +541,7 @@ TEST_CASE("policy standings: each pool's list, counting health and failing open"
   auto show = [&](const Standings& st, const Standings::List& l) {
     std::string s;
     for (uint32_t i = 0; i < l.count; ++i) {
-      s += (s.empty() ? "" : " ") + Fixture::text(1, f.set->value(st.items()[l.first + i])) + ":" +
+      s += (s.empty() ? "" : " ") + Fixture::text(1, f.set->value(f.set->member(st.items()[l.first + i]).value)) + ":" +
            std::to_string(st.sums()[l.first + i]);
     }
     return s;
