@@ -486,7 +486,8 @@ TEST_CASE("control: the status page shows the zone serial, the check state and t
   Backend a, b;
   const std::string token = "status-page-token-0123456789";
   Setup s(http_check("web-a", a.port()) + http_check("web-b", b.port()),
-          failover_record("web-a", "web-b") + "control:\n  listen: 127.0.0.1:0\n  token: " + token + "\n");
+          failover_record("web-a", "web-b") + "control:\n  listen: 127.0.0.1:" + std::to_string(free_port()) +
+              "\n  token: " + token + "\n");
   auto port = s.pharos->process().wait_for_log(R"(control: listening on 127\.0\.0\.1:(\d+))");
   REQUIRE(port);
   const std::string url = "http://127.0.0.1:" + *port + "/#token=" + token;
