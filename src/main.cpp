@@ -31,6 +31,7 @@
 #include "health/engine.h"
 #include "policy/policy_set.h"
 #include "server/file_watcher.h"
+#include "server/inspect.h"
 #include "server/publisher.h"
 #include "server/reloader.h"
 #include "server/server.h"
@@ -47,7 +48,8 @@ constexpr const char* kUsage =
     "       pharos checkconf FILE         check a config file and every zone it names\n"
     "       pharos checkzone ORIGIN FILE  check a zone file\n"
     "       pharos ctl [--config FILE | --socket PATH | --address HOST:PORT] [--token T] [--json] COMMAND\n"
-    "                                     status | checks | reload | override up|down|drain|list|clear ...\n"
+    "                                     status | checks | reload | explain | drain | undrain |\n"
+    "                                     override up|down|drain|list|clear ...\n"
     "       pharos --version\n";
 
 // Loads one zone and prints what named-checkzone would: warnings and errors as file:line: reason.
@@ -268,11 +270,22 @@ int cmd_run(const std::string& path) {
   // token are read at start-up only.
   control::Hooks hooks;
   hooks.health = &engine;
-  hooks.records = [&records](const health::EngineStatus& status) {
-    return control::describe_records(*records, status);
+  hooks.records = [&records, &store](const health::EngineStatus& status) {
+    boost::json::value described = control::describe_records(*records, status);
+    if (auto snapshot = store.current()) server::mark_answering(described, *snapshot);
+    return described;
   };
   hooks.reload = [&request_reload] { request_reload("control API"); };
   hooks.version = PHAROS_VERSION;
+  // Zones, queries answered and explain, for the status page and `pharos ctl explain`.
+  const server::Server* dns_server = nullptr;  // set once it exists; read on the control thread
+  hooks.zones = [&reloader] { return server::zones_json(reloader.zones()); };
+  hooks.queries = [&dns_server] { return dns_server ? dns_server->queries() : 0; };
+  if (dns) {
+    hooks.explain = [&store, &engine, &records](const control::ExplainQuery& q) {
+      return server::explain(server::ExplainContext{store.current(), engine.status(), records}, q);
+    };
+  }
   control::ControlServer control_server(control_io, cfg->control, std::move(hooks));
   if (auto started = control_server.start(); !started) {
     log->critical("control: {}", started.error().message);
@@ -280,6 +293,7 @@ int cmd_run(const std::string& path) {
   }
 
   server::Server server(cfg->server, store);
+  dns_server = &server;
   if (dns) {
     if (auto started = server.start(); !started) {
       log->critical("server: {}", started.error().message);

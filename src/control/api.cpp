@@ -1,11 +1,13 @@
 #include "control/api.h"
 
 #include <charconv>
+#include <map>
 
 #include <boost/json.hpp>
 
 #include "common/log.h"
 #include "config/config.h"
+#include "control/status_files.h"
 #include "control/wire.h"
 #include "dns/name.h"
 
@@ -94,9 +96,79 @@ std::optional<Reply> Api::refuse(const Request& request) const {
   return r;
 }
 
+const Reply* status_page_file(const std::string& path) {
+  static const std::map<std::string, Reply> files = [] {
+    std::map<std::string, Reply> out;
+    for (size_t i = 0; i < kStatusFileCount; ++i) {
+      const EmbeddedFile& f = kStatusFiles[i];
+      const std::string name = f.name;
+      Reply r;
+      r.body.assign(reinterpret_cast<const char*>(f.data), f.size);
+      const auto dot = name.rfind('.');
+      const std::string ext = dot == std::string::npos ? "" : name.substr(dot + 1);
+      r.content_type = ext == "html"  ? "text/html; charset=utf-8"
+                       : ext == "js"  ? "text/javascript; charset=utf-8"
+                       : ext == "css" ? "text/css; charset=utf-8"
+                                      : "application/octet-stream";
+      out.emplace("/" + name, r);
+      if (name == "index.html") {
+        out.emplace("/", r);
+        out.emplace("/status", r);
+      }
+    }
+    return out;
+  }();
+  auto it = files.find(path);
+  return it == files.end() ? nullptr : &it->second;
+}
+
+std::optional<std::vector<std::pair<std::string, std::string>>> parse_query_string(std::string_view query) {
+  auto decode = [](std::string_view in, std::string& out) {
+    for (size_t i = 0; i < in.size(); ++i) {
+      const char c = in[i];
+      if (c == '+') {
+        out += ' ';
+      } else if (c == '%') {
+        if (i + 2 >= in.size()) return false;
+        int v = 0;
+        for (int k = 1; k <= 2; ++k) {
+          const char h = in[i + k];
+          v = v * 16 + (h >= '0' && h <= '9'   ? h - '0'
+                        : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                        : h >= 'A' && h <= 'F' ? h - 'A' + 10
+                                               : -1000);
+        }
+        if (v < 0) return false;
+        out += static_cast<char>(v);
+        i += 2;
+      } else {
+        out += c;
+      }
+    }
+    return true;
+  };
+  std::vector<std::pair<std::string, std::string>> out;
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view part = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (part.empty()) continue;
+    const size_t eq = part.find('=');
+    std::pair<std::string, std::string> kv;
+    if (!decode(part.substr(0, eq), kv.first)) return std::nullopt;
+    if (eq != std::string_view::npos && !decode(part.substr(eq + 1), kv.second)) return std::nullopt;
+    out.push_back(std::move(kv));
+  }
+  return out;
+}
+
 Reply Api::handle(const Request& request) const {
-  if (auto refused = refuse(request)) return std::move(*refused);
   std::string path = request.target.substr(0, request.target.find('?'));
+  // The status page's files need no token: they hold no data (the page's requests carry it).
+  if (request.method == "GET") {
+    if (const Reply* file = status_page_file(path)) return *file;
+  }
+  if (auto refused = refuse(request)) return std::move(*refused);
   try {
     return route(request, path);
   } catch (const std::exception& e) {
@@ -121,8 +193,14 @@ Reply Api::route(const Request& request, const std::string& path) const {
     return method_not_allowed(m, path, "DELETE");
   }
   if (path == "/v1/reload") return m == "POST" ? post_reload() : method_not_allowed(m, path, "POST");
+  if (path == "/v1/explain") {
+    const size_t q = request.target.find('?');
+    return m == "GET" ? get_explain(q == std::string::npos ? "" : request.target.substr(q + 1))
+                      : method_not_allowed(m, path, "GET");
+  }
   return error_reply(404, "no such endpoint: " + path +
-                              " (known: /v1/status, /v1/checks, /v1/overrides, /v1/overrides/{id}, /v1/reload)");
+                              " (known: /v1/status, /v1/checks, /v1/overrides, /v1/overrides/{id}, /v1/reload, "
+                              "/v1/explain, and the status page at /)");
 }
 
 Reply Api::get_status() const {
@@ -130,7 +208,11 @@ Reply Api::get_status() const {
   if (hooks_.health) st = hooks_.health->status();
   json::object o;
   o["version"] = hooks_.version;
+  o["now"] = time_json(health::Clock::now());
+  o["queries"] = hooks_.queries ? json::value(hooks_.queries()) : json::value(nullptr);
   o["view_version"] = st.view_version;
+  json::value zones = hooks_.zones ? hooks_.zones() : json::value(nullptr);
+  o["zones"] = zones.is_null() ? json::value(json::array()) : std::move(zones);
   json::array checks;
   for (const auto& c : st.checks) checks.push_back(check_json(c, st.overrides));
   o["checks"] = std::move(checks);
@@ -247,6 +329,27 @@ Reply Api::delete_override(const std::string& id_text) const {
   Reply r;
   r.status = 204;
   return r;
+}
+
+Reply Api::get_explain(const std::string& query) const {
+  if (!hooks_.explain) return error_reply(503, "explain is not available (no DNS role)");
+  auto params = parse_query_string(query);
+  if (!params) return error_reply(400, "malformed query string (a % escape is not two hex digits)");
+  ExplainQuery q;
+  bool has_name = false;
+  for (const auto& [key, value] : *params) {
+    std::string* out = key == "name" ? &q.name : key == "type" ? &q.type : key == "client" ? &q.client
+                     : key == "subnet" ? &q.subnet : nullptr;
+    if (!out) return error_reply(400, "unknown parameter " + dns::quote(key) + " (known: name, type, client, subnet)");
+    if (key == "name") has_name = true;
+    *out = value;
+  }
+  if (!has_name || q.name.empty()) {
+    return error_reply(400, "say what to explain: /v1/explain?name=www.example.com&type=A&client=203.0.113.7");
+  }
+  auto r = hooks_.explain(q);
+  if (!r) return error_reply(400, r.error().message);
+  return json_reply(200, *r);
 }
 
 Reply Api::post_reload() const {

@@ -161,7 +161,15 @@ http::response<http::string_body> ControlServer::Impl::make_response(const Reply
   http::response<http::string_body> res{static_cast<http::status>(reply.status), http_version};
   res.set(http::field::server, "pharos/" + version);
   res.set(http::field::cache_control, "no-store");
-  if (!reply.body.empty()) res.set(http::field::content_type, "application/json");
+  if (!reply.content_type.empty()) {
+    // A file of the status page.
+    res.set(http::field::content_type, reply.content_type);
+    res.set("Content-Security-Policy", kStatusPagePolicy);
+    res.set("X-Content-Type-Options", "nosniff");
+    res.set("Referrer-Policy", "no-referrer");
+  } else if (!reply.body.empty()) {
+    res.set(http::field::content_type, "application/json");
+  }
   if (!reply.allow.empty()) res.set(http::field::allow, reply.allow);
   if (!reply.location.empty()) res.set(http::field::location, reply.location);
   if (reply.status == 401) res.set(http::field::www_authenticate, "Bearer");

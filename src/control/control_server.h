@@ -7,6 +7,8 @@
 //   POST   /v1/overrides       set one: {"check"} or {"record","value"}, "action", "for"|"until", "reason"
 //   DELETE /v1/overrides/{id}  clear one
 //   POST   /v1/reload          ask for a config reload
+//   GET    /v1/explain?name=&type=&client=&subnet=   how the answer to a query comes about
+//   GET    /, /status, /status.js, /status.css        the status page (no token needed)
 #pragma once
 
 #include <chrono>

@@ -4,6 +4,7 @@
 
 #include <sys/un.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <map>
 #include <optional>
@@ -49,6 +50,12 @@ constexpr const char* kUsage =
     "           [--for DURATION | --until RFC3339-TIME] [--reason TEXT]\n"
     "  override list               overrides in force\n"
     "  override clear ID           remove an override\n"
+    "  drain (CHECK | --check NAME | --record ID --value VALUE) [--for DURATION | --until TIME] [--reason TEXT]\n"
+    "                              take a host (a check) or one member out of the answers\n"
+    "  undrain (CHECK | --check NAME | --record ID --value VALUE)\n"
+    "                              clear the drain overrides on it\n"
+    "  explain NAME [TYPE] [--client ADDRESS] [--subnet PREFIX/LEN]\n"
+    "                              how the answer to that query comes about now\n"
     "  reload                      ask the server to reload its config\n"
     "The token may also come from $PHAROS_TOKEN, or from the config given with --config.\n"
     "Exit status: 0 ok, 1 the server answered with an error, 2 usage, 3 cannot connect.\n";
@@ -65,9 +72,11 @@ struct Options {
   const std::string& get(const std::string& name) const { return values.at(name); }
 };
 
-const std::vector<std::string> kValueOptions{"--config", "--socket", "--address", "--token", "--check",
-                                             "--record", "--value",  "--for",     "--until", "--reason"};
+const std::vector<std::string> kValueOptions{"--config", "--socket", "--address", "--token",  "--check",
+                                             "--record", "--value",  "--for",     "--until",  "--reason",
+                                             "--client", "--subnet"};
 const std::vector<std::string> kOverrideOptions{"--check", "--record", "--value", "--for", "--until", "--reason"};
+const std::vector<std::string> kExplainOptions{"--client", "--subnet"};
 
 struct UsageError {
   std::string message;
@@ -399,9 +408,13 @@ void print_records(const json::value& records, std::ostream& out) {
       std::string check = text(m, "check").empty() ? "no check" : "check " + text(m, "check");
       if (!text(m, "health").empty()) check += " " + text(m, "health");
       row.push_back(check);
+      row.push_back(text(m, "answering") == "true" ? "answering" : "");
       std::string extra;
       for (const auto& [key, val] : m) {
-        if (key == "value" || key == "record" || key == "standing" || key == "check" || key == "health") continue;
+        if (key == "value" || key == "record" || key == "standing" || key == "check" || key == "health" ||
+            key == "answering") {
+          continue;
+        }
         if (val.is_null()) continue;
         extra += (extra.empty() ? "" : "  ") + std::string(key) + " " + text(m, key);
       }
@@ -412,10 +425,32 @@ void print_records(const json::value& records, std::ostream& out) {
   }
 }
 
+void print_zones(const json::array& zones, std::ostream& out) {
+  if (zones.empty()) {
+    out << "no zones\n";
+    return;
+  }
+  Table t;
+  t.add({"ZONE", "SERIAL", "RECORDS", "LOADED", "FILE"});
+  for (const auto& v : zones) {
+    if (!v.is_object()) continue;
+    const json::object& z = v.as_object();
+    std::string loaded = text(z, "loaded_at").empty() ? "not served" : relative(text(z, "loaded_at"));
+    if (text(z, "failed") == "true") loaded += " (last load failed)";
+    t.add({text(z, "origin"), text(z, "serial").empty() ? "-" : text(z, "serial"),
+           text(z, "records").empty() ? "-" : text(z, "records"), loaded, text(z, "file")});
+  }
+  t.print(out);
+}
+
 void print_status(const json::value& v, std::ostream& out) {
   const json::object empty;
   const json::object& o = v.is_object() ? v.as_object() : empty;
-  out << "pharos " << text(o, "version") << ", health view " << text(o, "view_version") << "\n\n";
+  out << "pharos " << text(o, "version") << ", health view " << text(o, "view_version");
+  if (!text(o, "queries").empty()) out << ", " << text(o, "queries") << " queries answered";
+  out << "\n\nZONES\n";
+  print_zones(array_at(v, "zones"), out);
+  out << "\nCHECKS\n";
   print_checks(array_at(v, "checks"), out);
   out << "\nOVERRIDES\n";
   print_overrides(array_at(v, "overrides"), out);
@@ -432,15 +467,76 @@ struct Call {
   std::string body;
 };
 
-// Builds the request for the command, or throws UsageError.
+// "a b/c" -> "a%20b%2Fc": everything but unreserved characters escaped.
+std::string url_encode(const std::string& in) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : in) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+// The target of an override, drain or undrain: --check NAME, --record ID --value VALUE, or (drain
+// and undrain) a check's name as the one word after the command. Throws UsageError.
+void override_target_body(const Options& o, const std::string& command, const std::vector<std::string>& rest,
+                          json::object& body) {
+  const bool word = !rest.empty();
+  if (rest.size() > 1) throw UsageError{"unexpected argument \"" + rest[1] + "\""};
+  const bool check = o.has("--check") || word;
+  const bool member = o.has("--record") || o.has("--value");
+  if (word && o.has("--check")) throw UsageError{command + ": give the check as a word or with --check, not both"};
+  if (check == member) throw UsageError{command + " needs --check NAME, or --record ID and --value VALUE"};
+  if (check) {
+    body["check"] = word ? rest[0] : o.get("--check");
+  } else {
+    if (!o.has("--record") || !o.has("--value")) throw UsageError{"a member override needs both --record and --value"};
+    body["record"] = o.get("--record");
+    body["value"] = o.get("--value");
+  }
+}
+
+// The expiry and reason of an override. Throws UsageError.
+void override_terms_body(const Options& o, json::object& body) {
+  if (o.has("--for") && o.has("--until")) throw UsageError{"give --for or --until, not both"};
+  if (o.has("--for")) {
+    std::chrono::milliseconds d{};
+    if (!config::parse_duration(o.get("--for"), d) || d.count() <= 0) {
+      throw UsageError{"--for: invalid duration \"" + o.get("--for") + "\" (expected e.g. 30s, 10m, 2h)"};
+    }
+    body["for"] = o.get("--for");
+  }
+  if (o.has("--until")) {
+    if (!parse_time(o.get("--until"))) {
+      throw UsageError{"--until: invalid time \"" + o.get("--until") +
+                       "\" (expected RFC 3339, e.g. 2024-05-01T10:00:00Z or 2024-05-01T12:00:00+02:00)"};
+    }
+    body["until"] = o.get("--until");
+  }
+  if (o.has("--reason")) body["reason"] = o.get("--reason");
+}
+
+// Builds the request for the command, or throws UsageError. `undrain` lists the overrides; the
+// clearing follows in run_ctl.
 Call plan(const Options& o) {
   const auto& w = o.words;
   if (w.empty()) throw UsageError{"no command given"};
-  const bool setting = w[0] == "override" && w.size() >= 2 && parse_override_action(w[1]);
-  if (!setting) {
-    for (const auto& opt : kOverrideOptions) {
-      if (o.has(opt)) throw UsageError{opt + " only applies to override up|down|drain"};
-    }
+  const bool setting = (w[0] == "override" && w.size() >= 2 && parse_override_action(w[1])) || w[0] == "drain";
+  const bool targeting = setting || w[0] == "undrain";
+  for (const auto& opt : kOverrideOptions) {
+    if (!o.has(opt) || setting) continue;
+    if (targeting && (opt == "--check" || opt == "--record" || opt == "--value")) continue;
+    throw UsageError{opt + " only applies to override up|down|drain, drain" +
+                     (opt == "--check" || opt == "--record" || opt == "--value" ? " and undrain" : "")};
+  }
+  for (const auto& opt : kExplainOptions) {
+    if (o.has(opt) && w[0] != "explain") throw UsageError{opt + " only applies to explain"};
   }
   auto expect_words = [&](size_t n) {
     if (w.size() > n) throw UsageError{"unexpected argument \"" + w[n] + "\""};
@@ -456,6 +552,23 @@ Call plan(const Options& o) {
   if (w[0] == "reload") {
     expect_words(1);
     return {http::verb::post, "/v1/reload", ""};
+  }
+  if (w[0] == "explain") {
+    if (w.size() < 2) throw UsageError{"explain needs a name, e.g. explain www.example.com A --client 203.0.113.7"};
+    expect_words(3);
+    std::string path = "/v1/explain?name=" + url_encode(w[1]);
+    if (w.size() > 2) path += "&type=" + url_encode(w[2]);
+    if (o.has("--client")) path += "&client=" + url_encode(o.get("--client"));
+    if (o.has("--subnet")) path += "&subnet=" + url_encode(o.get("--subnet"));
+    return {http::verb::get, path, ""};
+  }
+  if (w[0] == "drain" || w[0] == "undrain") {
+    json::object body;
+    override_target_body(o, w[0], std::vector<std::string>(w.begin() + 1, w.end()), body);
+    if (w[0] == "undrain") return {http::verb::get, "/v1/overrides", json::serialize(body)};
+    body["action"] = "drain";
+    override_terms_body(o, body);
+    return {http::verb::post, "/v1/overrides", json::serialize(body)};
   }
   if (w[0] != "override") throw UsageError{"unknown command \"" + w[0] + "\""};
   if (w.size() < 2) throw UsageError{"override needs up, down, drain, list or clear"};
@@ -475,34 +588,63 @@ Call plan(const Options& o) {
   if (!setting) throw UsageError{"unknown override action \"" + w[1] + "\" (known: up, down, drain, list, clear)"};
   expect_words(2);
   json::object body;
-  const bool check = o.has("--check");
-  const bool member = o.has("--record") || o.has("--value");
-  if (check == member) throw UsageError{"override " + w[1] + " needs --check NAME, or --record ID and --value VALUE"};
-  if (check) {
-    body["check"] = o.get("--check");
-  } else {
-    if (!o.has("--record") || !o.has("--value")) throw UsageError{"a member override needs both --record and --value"};
-    body["record"] = o.get("--record");
-    body["value"] = o.get("--value");
-  }
+  override_target_body(o, "override " + w[1], {}, body);
   body["action"] = w[1];
-  if (o.has("--for") && o.has("--until")) throw UsageError{"give --for or --until, not both"};
-  if (o.has("--for")) {
-    std::chrono::milliseconds d{};
-    if (!config::parse_duration(o.get("--for"), d) || d.count() <= 0) {
-      throw UsageError{"--for: invalid duration \"" + o.get("--for") + "\" (expected e.g. 30s, 10m, 2h)"};
-    }
-    body["for"] = o.get("--for");
-  }
-  if (o.has("--until")) {
-    if (!parse_time(o.get("--until"))) {
-      throw UsageError{"--until: invalid time \"" + o.get("--until") +
-                       "\" (expected RFC 3339, e.g. 2024-05-01T10:00:00Z or 2024-05-01T12:00:00+02:00)"};
-    }
-    body["until"] = o.get("--until");
-  }
-  if (o.has("--reason")) body["reason"] = o.get("--reason");
+  override_terms_body(o, body);
   return {http::verb::post, "/v1/overrides", json::serialize(body)};
+}
+
+void print_explain(const json::value& v, std::ostream& out) {
+  const json::object empty;
+  const json::object& o = v.is_object() ? v.as_object() : empty;
+  out << text(o, "name") << " " << text(o, "type");
+  if (!text(o, "client").empty()) out << " from " << text(o, "client");
+  if (!text(o, "subnet").empty()) out << " with client subnet " << text(o, "subnet");
+  out << ": " << text(o, "rcode");
+  if (!text(o, "zone").empty()) out << ", zone " << text(o, "zone");
+  if (text(o, "truncated") == "true") out << ", truncated";
+  out << "\n";
+  for (const char* section : {"answer", "authority", "additional"}) {
+    const json::array& lines = array_at(v, section);
+    if (lines.empty()) continue;
+    std::string title = section;
+    for (char& c : title) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    out << "\n" << title << "\n";
+    for (const auto& l : lines) out << "  " << (l.is_string() ? std::string(l.as_string()) : json::serialize(l)) << "\n";
+  }
+  const json::array& records = array_at(v, "policy_records");
+  if (records.empty()) out << "\nno policy record answered: static zone data\n";
+  for (const auto& rv : records) {
+    if (!rv.is_object()) continue;
+    const json::object& r = rv.as_object();
+    out << "\nPOLICY RECORD " << text(r, "record") << " (" << text(r, "policy") << ", ttl " << text(r, "ttl")
+        << "): " << text(r, "outcome");
+    if (text(r, "fail_open") == "true") out << ", no member healthy: failed open";
+    if (text(r, "fallback") == "true") out << ", no member healthy: fallback values";
+    if (r.contains("group")) out << ", group " << (text(r, "group").empty() ? "none" : text(r, "group"));
+    out << "\n";
+    Table t("  ");
+    t.add({"MEMBER", "STANDING", "CHOSEN", "WHY"});
+    for (const auto& mv : array_at(rv, "members")) {
+      if (!mv.is_object()) continue;
+      const json::object& m = mv.as_object();
+      std::string name = m.contains("record") ? "-> " + text(m, "record") : text(m, "value");
+      std::string why = text(m, "why");
+      for (const char* key : {"weight", "tier", "group"}) {
+        if (m.contains(key)) why += std::string(", ") + key + " " + text(m, key);
+      }
+      t.add({name, text(m, "standing"), text(m, "chosen") == "true" ? "yes" : "", why});
+    }
+    t.print(out);
+    std::string chosen;
+    for (const auto& cv : array_at(rv, "chosen")) {
+      if (!cv.is_object()) continue;
+      const json::object& c = cv.as_object();
+      chosen += (chosen.empty() ? "" : ", ") + (c.contains("fallback") ? std::string("a fallback value") : text(c, "value"));
+    }
+    out << "  answered: " << (chosen.empty() ? "nothing" : chosen) << "\n";
+  }
+  if (!text(o, "note").empty()) out << "\nnote: " << text(o, "note") << "\n";
 }
 
 void print_result(const Options& o, const Call& call, const json::value& v, std::ostream& out) {
@@ -513,8 +655,9 @@ void print_result(const Options& o, const Call& call, const json::value& v, std:
     out << "reload requested\n";
     return;
   }
-  if (w[1] == "list") return print_overrides(array_at(v, "overrides"), out);
-  if (w[1] == "clear") {
+  if (w[0] == "explain") return print_explain(v, out);
+  if (w[0] != "drain" && w[1] == "list") return print_overrides(array_at(v, "overrides"), out);
+  if (w[0] != "drain" && w[1] == "clear") {
     out << "override " << call.path.substr(call.path.rfind('/') + 1) << " cleared\n";
     return;
   }
@@ -524,6 +667,32 @@ void print_result(const Options& o, const Call& call, const json::value& v, std:
   out << "override " << text(e, "id") << ": " << override_target(e) << " " << text(e, "action")
       << (until.empty() ? " until cleared" : " until " + until + " (" + relative(until) + ")")
       << (text(e, "reason").empty() ? "" : ": " + text(e, "reason")) << "\n";
+}
+
+// Sends `call`; on success `v` holds the JSON answer (null for an empty body). Returns the exit
+// status, having said what went wrong on `err`.
+int exchange_json(const Target& target, const Call& call, json::value& v, std::ostream& err) {
+  Exchange x = send(target, call.method, call.path, call.body);
+  if (!x.failure.empty()) {
+    err << "pharos ctl: " << x.failure << "\n";
+    return kCtlNoConnection;
+  }
+  error_code ec;
+  v = x.body.empty() ? json::value(nullptr) : json::parse(x.body, ec);
+  if (x.status >= 400) {
+    std::string message;
+    if (!ec && v.is_object() && v.as_object().contains("error")) message = text(v.as_object(), "error");
+    if (message.empty()) message = x.body.empty() ? "no details" : x.body;
+    err << "pharos ctl: error " << x.status << " from " << target.endpoint.describe() << ": " << message << "\n";
+    if (x.status == 401 && target.token.empty()) err << "pharos ctl: give the token with --token or PHAROS_TOKEN\n";
+    return kCtlServerError;
+  }
+  if (ec) {
+    err << "pharos ctl: " << target.endpoint.describe() << " answered " << x.status << " with a body that is not JSON: "
+        << ec.message() << "\n";
+    return kCtlServerError;
+  }
+  return kCtlOk;
 }
 
 }  // namespace
@@ -545,28 +714,41 @@ int run_ctl(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     return kCtlUsage;
   }
 
-  Exchange x = send(target, call.method, call.path, call.body);
-  if (!x.failure.empty()) {
-    err << "pharos ctl: " << x.failure << "\n";
-    return kCtlNoConnection;
-  }
-  error_code ec;
-  json::value v = x.body.empty() ? json::value(nullptr) : json::parse(x.body, ec);
-  if (x.status >= 400) {
-    std::string message;
-    if (!ec && v.is_object() && v.as_object().contains("error")) message = text(v.as_object(), "error");
-    if (message.empty()) message = x.body.empty() ? "no details" : x.body;
-    err << "pharos ctl: error " << x.status << " from " << target.endpoint.describe() << ": " << message << "\n";
-    if (x.status == 401 && target.token.empty()) err << "pharos ctl: give the token with --token or PHAROS_TOKEN\n";
-    return kCtlServerError;
-  }
-  if (ec) {
-    err << "pharos ctl: " << target.endpoint.describe() << " answered " << x.status << " with a body that is not JSON: "
-        << ec.message() << "\n";
-    return kCtlServerError;
+  // undrain: list the overrides, then clear the drains on the target.
+  const bool undrain = o.words[0] == "undrain";
+  const std::string undrain_target = undrain ? call.body : "";
+  if (undrain) call.body.clear();
+
+  json::value v;
+  if (int status = exchange_json(target, call, v, err); status != kCtlOk) return status;
+  if (undrain) {
+    const json::value wanted = json::parse(undrain_target);
+    json::array cleared;
+    for (const auto& ov : array_at(v, "overrides")) {
+      if (!ov.is_object() || text(ov.as_object(), "action") != "drain") continue;
+      const json::object& e = ov.as_object();
+      const json::object& t = wanted.as_object();
+      const bool same = t.contains("check") ? text(e, "check") == text(t, "check") && !e.contains("record")
+                                            : text(e, "record") == text(t, "record") &&
+                                                  text(e, "value") == text(t, "value") && !e.contains("check");
+      if (!same) continue;
+      json::value ignored;
+      const Call clear{http::verb::delete_, "/v1/overrides/" + text(e, "id"), ""};
+      if (int status = exchange_json(target, clear, ignored, err); status != kCtlOk) return status;
+      cleared.push_back(e);
+    }
+    if (o.json) {
+      out << json::serialize(json::object{{"cleared", cleared}}) << "\n";
+    } else if (cleared.empty()) {
+      out << "no drain override on " << override_target(wanted.as_object()) << "\n";
+    } else {
+      for (const auto& e : cleared) out << "override " << text(e.as_object(), "id") << " cleared: "
+                                        << override_target(e.as_object()) << " drain\n";
+    }
+    return kCtlOk;
   }
   if (o.json) {
-    if (!x.body.empty()) out << x.body << "\n";
+    if (!v.is_null()) out << json::serialize(v) << "\n";
     return kCtlOk;
   }
   print_result(o, call, v, out);

@@ -14,22 +14,6 @@ using health::Clock;
 
 namespace {
 
-const char* policy_name(config::Policy p) {
-  switch (p) {
-    case config::Policy::Simple:
-      return "simple";
-    case config::Policy::Weighted:
-      return "weighted";
-    case config::Policy::Failover:
-      return "failover";
-    case config::Policy::Multivalue:
-      return "multivalue";
-    case config::Policy::Cidr:
-      return "cidr";
-  }
-  return "unknown";
-}
-
 // Reads exactly `n` digits at `pos`.
 bool digits(std::string_view s, size_t& pos, size_t n, int& out) {
   if (pos + n > s.size()) return false;
@@ -113,6 +97,22 @@ std::optional<Clock::time_point> parse_time(std::string_view s) {
   const std::time_t t = timegm(&tm);
   if (tm.tm_mday != day) return std::nullopt;  // 2024-02-31 came back as March
   return Clock::from_time_t(t - offset) + std::chrono::duration_cast<Clock::duration>(frac);
+}
+
+const char* policy_name(config::Policy p) {
+  switch (p) {
+    case config::Policy::Simple:
+      return "simple";
+    case config::Policy::Weighted:
+      return "weighted";
+    case config::Policy::Failover:
+      return "failover";
+    case config::Policy::Multivalue:
+      return "multivalue";
+    case config::Policy::Cidr:
+      return "cidr";
+  }
+  return "unknown";
 }
 
 const char* check_type_name(config::CheckType t) {

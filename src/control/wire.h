@@ -23,6 +23,7 @@ std::string format_time(health::Clock::time_point t);
 std::optional<health::Clock::time_point> parse_time(std::string_view text);
 
 const char* check_type_name(config::CheckType t);
+const char* policy_name(config::Policy p);  // "weighted", "failover", ...
 const char* override_action_name(health::Override o);
 // "up", "down", "drain"; nullopt for anything else.
 std::optional<health::Override> parse_override_action(std::string_view text);

@@ -37,8 +37,11 @@ struct AnswerPlan {
   uint8_t ecs_scope = 0;  // RFC 7871 scope prefix length of the answer (0: the same for everyone)
   size_t size = 0;
   PlanEntry entries[kMaxEntries];
+  // The policy records consulted, in order, and each one's choice (kept when the answer became
+  // SERVFAIL too, so that explain can say why).
   size_t selections = 0;
   policy::Selection selection[kMaxSelections];
+  const policy::Record* selected[kMaxSelections];
 
   // A synthetic RRset for answers not stored in a zone (CH TXT id.server); its rdata lives here.
   zone::RRset synthetic{};

@@ -46,6 +46,8 @@ class QueryProcessor {
 
   const QueryCounters& counters() const { return counters_; }
   Rng& rng() { return rng_; }  // tests reseed it to replay random choices
+  // The plan of the last query processed (explain reads the policy records' selections).
+  const AnswerPlan& plan() const { return plan_; }
 
  private:
   dns::Query query_;

@@ -73,6 +73,7 @@ struct Chooser {
   // The record's choice for this query, kept in the plan; null when the plan has no room left.
   const policy::Selection* choose(const policy::Record& r, AnswerPlan& plan) const {
     if (plan.selections == AnswerPlan::kMaxSelections) return nullptr;
+    plan.selected[plan.selections] = &r;
     policy::Selection& sel = plan.selection[plan.selections++];
     policy::select(*set, r, *standings, client, rng, sel);
     if (r.type == type::CNAME && sel.count > 1) sel.count = 1;  // a name has one canonical name
@@ -83,8 +84,11 @@ struct Chooser {
 
 using Outcome = policy::Selection::Outcome;
 
+// The answer becomes SERVFAIL; the selections stay, to say which record failed.
 void fail(AnswerPlan& plan) {
+  const size_t selections = plan.selections;
   plan.reset(rcode::SERVFAIL);
+  plan.selections = selections;
 }
 
 void add_negative(const Zone& z, AnswerPlan& plan) {

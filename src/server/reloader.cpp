@@ -99,7 +99,10 @@ ZoneCatalog::Report ZoneCatalog::update(const std::vector<config::ZoneConfig>& z
     }
     Entry e;
     e.cfg = z;
-    if (old != entries_.end()) e.zone = old->second.zone;
+    if (old != entries_.end()) {
+      e.zone = old->second.zone;
+      e.loaded_at = old->second.loaded_at;
+    }
     // Stamp before reading: a change during the read makes the next check see a difference.
     std::vector<FileStamp> before{stamp_file(z.file)};
     auto t0 = std::chrono::steady_clock::now();
@@ -109,6 +112,7 @@ ZoneCatalog::Report ZoneCatalog::update(const std::vector<config::ZoneConfig>& z
     for (const std::string& w : diag.warnings) log->warn("{}", w);
     if (loaded) {
       e.zone = std::move(*loaded);
+      e.loaded_at = std::chrono::system_clock::now();
       e.stamps.clear();
       for (const std::string& f : e.zone->files()) {
         e.stamps.push_back(f == z.file ? before[0] : stamp_file(f));
@@ -118,6 +122,7 @@ ZoneCatalog::Report ZoneCatalog::update(const std::vector<config::ZoneConfig>& z
       ++r.loaded;
     } else {
       // Remember what we tried, so the same broken files are not read again on every reload.
+      e.failed = true;
       e.stamps = before;
       if (old != entries_.end() && old->second.zone) {
         for (const auto& f : old->second.zone->files()) {
@@ -158,6 +163,25 @@ std::vector<std::string> ZoneCatalog::files() const {
   for (const auto& [origin, e] : entries_) {
     out.push_back(e.cfg.file);
     for (const FileStamp& s : e.stamps) out.push_back(s.path);
+  }
+  return out;
+}
+
+std::vector<ZoneInfo> ZoneCatalog::zones() const {
+  std::vector<ZoneInfo> out;
+  for (const auto& [origin, e] : entries_) {
+    ZoneInfo z;
+    z.origin = origin;
+    z.file = e.cfg.file;
+    z.failed = e.failed;
+    if (e.zone) {
+      z.origin = e.zone->origin_text();
+      z.served = true;
+      z.serial = e.zone->serial();
+      z.records = e.zone->record_count();
+      z.loaded_at = e.loaded_at;
+    }
+    out.push_back(std::move(z));
   }
   return out;
 }
@@ -228,6 +252,11 @@ uint64_t Reloader::reloads() const {
 uint64_t Reloader::failed_reloads() const {
   std::lock_guard lock(mutex_);
   return failed_;
+}
+
+std::vector<ZoneInfo> Reloader::zones() const {
+  std::lock_guard lock(mutex_);
+  return zones_;
 }
 
 void Reloader::loop() {
@@ -325,6 +354,11 @@ void Reloader::publish_and_notify(Compiled built) {
   const auto& policies = built.policies.set;
   if (engine_) engine_->configure(registry_, config_.health_checks, policies->member_keys());
   publisher_.publish_config(make_snapshot(config_, std::move(built.zones), policies));
+  {
+    std::vector<ZoneInfo> zones = catalog_.zones();
+    std::lock_guard lock(mutex_);
+    zones_ = std::move(zones);
+  }
   if (on_reloaded) {
     std::vector<std::string> files = catalog_.files();
     files.push_back(path_);

@@ -4,6 +4,7 @@
 // load keeps the running config. Every failure is logged as `file:line: reason`.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -44,6 +45,17 @@ FileStamp stamp_file(const std::string& path);
 // Whether `path` still holds the version `old` was taken of; `fresh` receives the current stamp.
 bool same_version(const FileStamp& old, FileStamp& fresh);
 
+// A zone as the control API's status shows it.
+struct ZoneInfo {
+  std::string origin;  // "example.com." (as configured when never loaded)
+  std::string file;
+  bool served = false;  // false: never loaded successfully
+  bool failed = false;  // the last read of its files failed (an older version may still serve)
+  uint32_t serial = 0;  // of the version served
+  size_t records = 0;
+  std::chrono::system_clock::time_point loaded_at{};  // when the version served was read
+};
+
 class ZoneCatalog {
  public:
   struct Report {
@@ -61,12 +73,16 @@ class ZoneCatalog {
   std::shared_ptr<const zone::ZoneSet> zone_set() const;
   // Every file the zones were read from (or failed to be read from), for the file watcher.
   std::vector<std::string> files() const;
+  // Every zone of the last update, by origin.
+  std::vector<ZoneInfo> zones() const;
 
  private:
   struct Entry {
     config::ZoneConfig cfg;
     std::shared_ptr<const zone::Zone> zone;  // may be null: never loaded successfully
     std::vector<FileStamp> stamps;           // of the files of the version tried last
+    std::chrono::system_clock::time_point loaded_at{};  // of `zone`
+    bool failed = false;                     // the version tried last did not load
   };
   bool unchanged(Entry& e, const config::ZoneConfig& z) const;
 
@@ -110,6 +126,8 @@ class Reloader {
 
   uint64_t reloads() const;         // completed reloads (failed or not), for tests and metrics
   uint64_t failed_reloads() const;  // reloads where the config or a zone failed
+  // The zones of the snapshot published last. Thread-safe.
+  std::vector<ZoneInfo> zones() const;
 
  private:
   void loop();
@@ -137,6 +155,7 @@ class Reloader {
   bool stop_ = false;
   uint64_t reloads_ = 0;
   uint64_t failed_ = 0;
+  std::vector<ZoneInfo> zones_;  // under mutex_
   std::thread thread_;
 };
 

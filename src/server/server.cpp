@@ -57,6 +57,14 @@ void Server::stop() {
   sockets_.clear();
 }
 
+uint64_t Server::queries() const {
+  uint64_t n = 0;
+  auto add = [&n](const query::QueryCounters& c) { n += c.queries[0].get() + c.queries[1].get(); };
+  for (const auto& w : udp_) add(w->query_counters());
+  for (const auto& w : tcp_) add(w->query_counters());
+  return n;
+}
+
 std::vector<std::string> Server::addresses() const {
   std::vector<std::string> out;
   for (const ListenSockets& s : sockets_) out.push_back(s.address);

@@ -31,6 +31,9 @@ class Server {
   unsigned workers() const { return workers_; }
   unsigned open_tcp_connections() const { return open_tcp_.load(std::memory_order_relaxed); }
 
+  // Queries answered so far (every worker, both transports), for the status page's rate.
+  uint64_t queries() const;
+
   const std::vector<std::unique_ptr<UdpWorker>>& udp_workers() const { return udp_; }
   const std::vector<std::unique_ptr<TcpWorker>>& tcp_workers() const { return tcp_; }
 

@@ -2,11 +2,16 @@
 // loopback go down and come back while queries run, and the answers follow.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <atomic>
 #include <csignal>
+#include <filesystem>
 #include <map>
 #include <sstream>
 #include <thread>
+
+#include <boost/json.hpp>
 
 #include "integration/harness.h"
 #include "unit/health/test_servers.h"
@@ -312,4 +317,202 @@ TEST_CASE("control: pharos ctl overrides move answers while queries run, and cle
   load.stop();
   CHECK(load.lost == 0);
   CHECK(answer(c) == "192.0.2.11");
+}
+
+namespace {
+
+// `pharos ctl --config CONFIG WORDS --json`, parsed; throws (failing the test) when the output
+// is not JSON.
+boost::json::value ctl_json(const std::string& config, const std::string& words) {
+  const std::string out = run_capture(pharos_binary() + " ctl --config " + config + " " + words + " --json 2>&1");
+  UNSCOPED_INFO("ctl " << words << " -> " << out);
+  return boost::json::parse(out);
+}
+
+// The member of explain's first policy record whose value is `value`.
+const boost::json::object& explained_member(const boost::json::value& v, const std::string& value) {
+  for (const auto& m : v.at("policy_records").at(0).at("members").as_array()) {
+    if (m.at("value") == value.c_str()) return m.as_object();
+  }
+  throw std::runtime_error("no member " + value + " in " + boost::json::serialize(v));
+}
+
+}  // namespace
+
+TEST_CASE("control: the status lists each zone's serial, records and load time, and follows a reload",
+          "[integration]") {
+  Backend a;
+  Setup s(http_check("web-a", a.port()),
+          "records:\n  - {name: app.example.com, policy: simple, members: [{value: 192.0.2.20, check: web-a}]}\n"
+          "control:\n  socket: ctl.sock\n");
+  boost::json::value st = ctl_json(s.config, "status");
+  const boost::json::array& zones = st.at("zones").as_array();
+  REQUIRE(zones.size() == 1);
+  CHECK(zones[0].at("origin") == "example.com.");
+  CHECK(zones[0].at("serial") == 1);
+  CHECK(zones[0].at("records") == 5);
+  CHECK(std::string(zones[0].at("file").as_string()).ends_with("example.com.zone"));
+  const std::string loaded = std::string(zones[0].at("loaded_at").as_string());
+  CHECK(st.at("queries").is_number());
+
+  // A new serial, reloaded through the API: the status shows it, loaded later.
+  std::string zone = kZone;
+  zone.replace(zone.find("hostmaster 1 "), 13, "hostmaster 2 ");
+  s.dir.write("example.com.zone", zone + "new  A   192.0.2.2\n");
+  DnsClient c(s.pharos->port());
+  const uint64_t before = st.at("queries").to_number<uint64_t>();
+  CHECK(answer(c, "app.example.com") == "192.0.2.20");
+  run_capture(pharos_binary() + " ctl --config " + s.config + " reload");
+  CHECK(eventually([&] { return ctl_json(s.config, "status").at("zones").at(0).at("serial") == 2; }));
+  st = ctl_json(s.config, "status");
+  CHECK(st.at("zones").at(0).at("records") == 6);
+  CHECK(std::string(st.at("zones").at(0).at("loaded_at").as_string()) > loaded);
+  CHECK(st.at("queries").to_number<uint64_t>() >= before + 1);
+  // The human table has them too.
+  const std::string human = run_capture(pharos_binary() + " ctl --config " + s.config + " status");
+  CHECK(human.find("example.com.  2       6") != std::string::npos);
+}
+
+TEST_CASE("control: explain names the failover members, their health and the chosen one, before and after "
+          "the primary's backend is killed",
+          "[integration]") {
+  auto a = std::make_unique<Backend>();
+  Backend b;
+  Setup s(http_check("web-a", a->port()) + http_check("web-b", b.port()),
+          failover_record("web-a", "web-b") + "control:\n  socket: ctl.sock\n");
+  DnsClient c(s.pharos->port());
+  REQUIRE(answer(c) == "192.0.2.10");
+
+  boost::json::value v = ctl_json(s.config, "explain www.example.com A --client 203.0.113.7");
+  CHECK(v.at("rcode") == "NOERROR");
+  CHECK(v.at("zone") == "example.com.");
+  REQUIRE(v.at("answer").as_array().size() == 1);
+  CHECK(std::string(v.at("answer").at(0).as_string()).ends_with("192.0.2.10"));
+  const boost::json::object& r = v.at("policy_records").at(0).as_object();
+  CHECK(r.at("record") == "www.example.com. A");
+  CHECK(r.at("policy") == "failover");
+  CHECK(r.at("ttl") == 5);
+  CHECK(r.at("outcome") == "answer");
+  CHECK(r.at("fail_open") == false);
+  CHECK(r.at("chosen").at(0).at("value") == "192.0.2.10");
+  {
+    const auto& primary = explained_member(v, "192.0.2.10");
+    CHECK(primary.at("standing") == "healthy");
+    CHECK(primary.at("chosen") == true);
+    CHECK(primary.at("tier") == 0);
+    CHECK(primary.at("check").at("name") == "web-a");
+    CHECK(primary.at("check").at("state") == "healthy");
+    const auto& secondary = explained_member(v, "192.0.2.11");
+    CHECK(secondary.at("standing") == "healthy");
+    CHECK(secondary.at("chosen") == false);
+  }
+
+  // The primary's backend goes away: the check fails, the secondary answers, explain says why.
+  a.reset();
+  REQUIRE(eventually([&] { return answer(c) == "192.0.2.11"; }));
+  v = ctl_json(s.config, "explain www.example.com A --client 203.0.113.7");
+  CHECK(std::string(v.at("answer").at(0).as_string()).ends_with("192.0.2.11"));
+  {
+    const auto& primary = explained_member(v, "192.0.2.10");
+    CHECK(primary.at("standing") == "unhealthy");
+    CHECK(primary.at("chosen") == false);
+    CHECK(primary.at("check").at("state") == "unhealthy");
+    CHECK(primary.at("check").at("last_result").as_string() != "");
+    CHECK(std::string(primary.at("why").as_string()).starts_with("check web-a unhealthy"));
+    const auto& secondary = explained_member(v, "192.0.2.11");
+    CHECK(secondary.at("standing") == "healthy");
+    CHECK(secondary.at("chosen") == true);
+  }
+  // The readable report, and bad input refused with the reason.
+  const std::string ctl = pharos_binary() + " ctl --config " + s.config;
+  std::string out = run_capture(ctl + " explain www.example.com --client 203.0.113.7 2>&1; echo rc=$?");
+  INFO(out);
+  CHECK(out.find("POLICY RECORD www.example.com. A (failover, ttl 5): answer") != std::string::npos);
+  CHECK(out.find("192.0.2.11  healthy    yes") != std::string::npos);
+  CHECK(out.find("192.0.2.10  unhealthy") != std::string::npos);
+  CHECK(out.find("rc=0") != std::string::npos);
+  out = run_capture(ctl + " explain www.example.com BOGUS 2>&1; echo rc=$?");
+  CHECK(out.find("unknown type \"BOGUS\"") != std::string::npos);
+  CHECK(out.find("rc=1") != std::string::npos);
+  out = run_capture(ctl + " explain www.example.com --subnet 10.0.0.0/99 2>&1; echo rc=$?");
+  CHECK(out.find("invalid subnet") != std::string::npos);
+}
+
+TEST_CASE("control: ctl drain takes a host or a member out of the answers, undrain brings it back",
+          "[integration]") {
+  Backend a, b;
+  Setup s(http_check("web-a", a.port()) + http_check("web-b", b.port()),
+          failover_record("web-a", "web-b") + "control:\n  socket: ctl.sock\n");
+  DnsClient c(s.pharos->port());
+  REQUIRE(answer(c) == "192.0.2.10");
+  const std::string ctl = pharos_binary() + " ctl --config " + s.config + " ";
+  auto run = [&](const std::string& words) {
+    std::string out = run_capture(ctl + words + " 2>&1; echo rc=$?");
+    UNSCOPED_INFO(words << " -> " << out);
+    return out;
+  };
+
+  std::string out = run("drain web-a --for 10m --reason 'kernel upgrade'");
+  CHECK(out.find("override 1: check web-a drain until ") != std::string::npos);
+  CHECK(out.find("kernel upgrade") != std::string::npos);
+  CHECK(eventually([&] { return answer(c) == "192.0.2.11"; }, 2000ms));
+  boost::json::value v = ctl_json(s.config, "explain www.example.com");
+  CHECK(explained_member(v, "192.0.2.10").at("check").at("override").at("action") == "drain");
+  out = run("undrain web-a");
+  CHECK(out.find("override 1 cleared: check web-a drain") != std::string::npos);
+  CHECK(eventually([&] { return answer(c) == "192.0.2.10"; }, 2000ms));
+  CHECK(run("undrain web-a").find("no drain override on check web-a") != std::string::npos);
+
+  // One member of one record.
+  out = run("drain --record 'www.example.com. A' --value 192.0.2.10");
+  CHECK(out.find("rc=0") != std::string::npos);
+  CHECK(eventually([&] { return answer(c) == "192.0.2.11"; }, 2000ms));
+  v = ctl_json(s.config, "explain www.example.com");
+  CHECK(explained_member(v, "192.0.2.10").at("standing") == "drained");
+  CHECK(explained_member(v, "192.0.2.10").at("why") == "member override drain");
+  CHECK(run("undrain --record 'www.example.com. A' --value 192.0.2.10").find("cleared") != std::string::npos);
+  CHECK(eventually([&] { return answer(c) == "192.0.2.10"; }, 2000ms));
+  CHECK(run("override list").find("no overrides") != std::string::npos);
+  CHECK(run("drain").find("rc=2") != std::string::npos);
+}
+
+TEST_CASE("control: the status page shows the zone serial, the check state and the answering member in "
+          "headless Chromium",
+          "[integration]") {
+  if (!have_program("chromium")) {
+    WARN("chromium is not installed (tools/lib/common.sh installs it): status page not tested");
+    return;
+  }
+  Backend a, b;
+  const std::string token = "status-page-token-0123456789";
+  Setup s(http_check("web-a", a.port()) + http_check("web-b", b.port()),
+          failover_record("web-a", "web-b") + "control:\n  listen: 127.0.0.1:" + std::to_string(free_port()) +
+              "\n  token: " + token + "\n");
+  auto port = s.pharos->process().wait_for_log(R"(control: listening on 127\.0\.0\.1:(\d+))");
+  REQUIRE(port);
+  const std::string url = "http://127.0.0.1:" + *port + "/#token=" + token;
+  const std::string out_dir = PHAROS_TEST_OUTPUT_DIR;
+  std::filesystem::create_directories(out_dir);
+  const std::string shot = out_dir + "/status_page.png";
+  std::filesystem::remove(shot);
+  // Root cannot run Chromium's sandbox; the page is our own.
+  const std::string chromium = std::string("chromium --headless --disable-gpu --no-first-run --hide-scrollbars") +
+                               (geteuid() == 0 ? " --no-sandbox" : "") + " --user-data-dir=" + s.dir.path() +
+                               "/chromium --virtual-time-budget=5000 --window-size=1280,1100";
+  const std::string dom = run_capture(chromium + " --dump-dom '" + url + "' 2>/dev/null");
+  INFO(dom);
+  CHECK(dom.find("<td>example.com.</td><td>1</td><td>5</td>") != std::string::npos);
+  CHECK(dom.find("data-check=\"web-a\" data-state=\"healthy\"") != std::string::npos);
+  CHECK(dom.find("data-member=\"192.0.2.10\" data-answering=\"yes\"") != std::string::npos);
+  CHECK(dom.find("data-member=\"192.0.2.11\" data-answering=\"no\"") != std::string::npos);
+  CHECK(dom.find("cannot reach") == std::string::npos);
+  CHECK(dom.find("error 401") == std::string::npos);
+  run_capture(chromium + " --screenshot=" + shot + " '" + url + "' 2>/dev/null");
+  CHECK(std::filesystem::exists(shot));
+  std::printf("status page screenshot: %s\n", shot.c_str());
+
+  // Without the token the page loads but says what is missing, and shows no data.
+  const std::string refused = run_capture(chromium + " --dump-dom 'http://127.0.0.1:" + *port + "/' 2>/dev/null");
+  CHECK(refused.find("error 401") != std::string::npos);
+  CHECK(refused.find("data-check=") == std::string::npos);
 }

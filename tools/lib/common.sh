@@ -5,7 +5,7 @@ PHAROS_BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libboost1.81-dev libldns
   libspdlog-dev libssl-dev catch2)
 # Test peers and tools: dig, kdig, ldns-based tools, NSD and Knot for differential tests, clang's
 # libFuzzer and sanitizer runtimes, curl and openssl (s_client) as the edge's TLS clients.
-PHAROS_TEST_PACKAGES=(ca-certificates dnsutils knot-dnsutils ldnsutils nsd knot clang libclang-rt-14-dev curl openssl)
+PHAROS_TEST_PACKAGES=(ca-certificates dnsutils knot-dnsutils ldnsutils nsd knot clang libclang-rt-14-dev curl openssl chromium)
 PHAROS_BENCH_PACKAGES=(dnsperf valgrind nsd knot dnsutils python3)
 PHAROS_FAILOVER_BENCH_PACKAGES=(pdns-server pdns-backend-bind gdnsd dnsutils python3 procps)
 # tools/bench-edge: the peers (nginx also serves as the app server), the load, taskset (util-linux).

@@ -173,7 +173,7 @@ TEST_CASE("control: unknown paths 404, wrong methods 405, malformed requests 400
   CHECK(r.status == 404);
   CHECK(r.error().find("no such endpoint: /v1/nope") == 0);
   CHECK(f.unix_request(request("GET", "/v1/status/")).status == 404);
-  CHECK(f.unix_request(request("GET", "/")).status == 404);
+  CHECK(f.unix_request(request("GET", "/nope")).status == 404);
 
   r = f.unix_request(request("POST", "/v1/status"));
   CHECK(r.status == 405);
@@ -197,6 +197,25 @@ TEST_CASE("control: unknown paths 404, wrong methods 405, malformed requests 400
   r = f.unix_request("NOT HTTP AT ALL\r\n\r\n");
   CHECK(r.status == 400);
   CHECK(r.error().find("malformed HTTP request") == 0);
+}
+
+TEST_CASE("control: the status page is served with its content type and a strict Content-Security-Policy",
+          "[control]") {
+  Fixture f(kToken);
+  auto r = f.tcp_request(request("GET", "/"));  // no token: the page holds no data
+  REQUIRE(r.status == 200);
+  CHECK(r.headers[http::field::content_type] == "text/html; charset=utf-8");
+  CHECK(r.headers["Content-Security-Policy"] == kStatusPagePolicy);
+  CHECK(r.headers["X-Content-Type-Options"] == "nosniff");
+  CHECK(r.headers["Referrer-Policy"] == "no-referrer");
+  CHECK(r.body.find("<title>pharos status</title>") != std::string::npos);
+  r = f.tcp_request(request("GET", "/status.js"));
+  CHECK(r.headers[http::field::content_type] == "text/javascript; charset=utf-8");
+  CHECK(r.headers["Content-Security-Policy"] == kStatusPagePolicy);
+  // The API's JSON has no page headers, and still needs the token.
+  r = f.tcp_request(request("GET", "/v1/status"));
+  CHECK(r.status == 401);
+  CHECK(r.headers["Content-Security-Policy"] == "");
 }
 
 TEST_CASE("control: POST /v1/reload asks for a reload", "[control]") {

@@ -94,6 +94,44 @@ TEST_CASE("ctl: status, checks, override and reload over the Unix socket", "[con
   CHECK(f.reloads == 1);
 }
 
+TEST_CASE("ctl: drain and undrain a check or a member in one word", "[control]") {
+  NoEnvToken env;
+  Fixture f;
+  f.wait_healthy();
+  const std::string sock = f.socket_path();
+
+  auto drain = ctl({"--socket", sock, "drain", "web-a", "--for", "10m", "--reason", "kernel upgrade"});
+  INFO(drain.err);
+  REQUIRE(drain.code == 0);
+  CHECK(contains(drain.out, ": check web-a drain until "));
+  CHECK(contains(drain.out, "kernel upgrade"));
+  auto status = f.engine().status();
+  REQUIRE(status.overrides.size() == 1);
+  CHECK(status.overrides[0].check == "web-a");
+  CHECK(status.overrides[0].action == health::Override::Drain);
+  CHECK(status.overrides[0].until);
+
+  auto member = ctl({"--socket", sock, "drain", "--record", "www-a", "--value", "192.0.2.10", "--json"});
+  REQUIRE(member.code == 0);
+  CHECK(json::parse(member.out).at("action") == "drain");
+
+  auto undrain = ctl({"--socket", sock, "undrain", "--check", "web-a"});
+  INFO(undrain.err);
+  REQUIRE(undrain.code == 0);
+  CHECK(undrain.out == "override " + std::to_string(status.overrides[0].id) + " cleared: check web-a drain\n");
+  REQUIRE(f.engine().status().overrides.size() == 1);  // the member's drain stays
+  CHECK(ctl({"--socket", sock, "undrain", "web-a"}).out == "no drain override on check web-a\n");
+  auto json_undrain = ctl({"--socket", sock, "undrain", "--record", "www-a", "--value", "192.0.2.10", "--json"});
+  REQUIRE(json_undrain.code == 0);
+  CHECK(json::parse(json_undrain.out).at("cleared").at(0).at("value") == "192.0.2.10");
+  CHECK(f.engine().status().overrides.empty());
+
+  // Without an explain hook (no DNS role) explain says so.
+  auto explain = ctl({"--socket", sock, "explain", "www.example.com"});
+  CHECK(explain.code == kCtlServerError);
+  CHECK(contains(explain.err, "explain is not available"));
+}
+
 TEST_CASE("ctl: --address and the token from --token, PHAROS_TOKEN or the config", "[control]") {
   NoEnvToken env;
   Fixture f(kToken);
@@ -150,7 +188,16 @@ TEST_CASE("ctl: usage errors exit 2", "[control]") {
   CHECK(usage({"--socket", "/x", "--bogus", "status"}) == "pharos ctl: unknown option --bogus");
   CHECK(usage({"--socket"}) == "pharos ctl: --socket needs a value");
   CHECK(usage({"--socket", "/x", "status", "--check", "web-a"}) ==
-        "pharos ctl: --check only applies to override up|down|drain");
+        "pharos ctl: --check only applies to override up|down|drain, drain and undrain");
+  CHECK(usage({"--socket", "/x", "undrain", "a", "--for", "1m"}) ==
+        "pharos ctl: --for only applies to override up|down|drain, drain");
+  CHECK(usage({"--socket", "/x", "drain"}) == "pharos ctl: drain needs --check NAME, or --record ID and --value VALUE");
+  CHECK(usage({"--socket", "/x", "drain", "a", "--check", "b"}) ==
+        "pharos ctl: drain: give the check as a word or with --check, not both");
+  CHECK(usage({"--socket", "/x", "drain", "a", "b"}) == "pharos ctl: unexpected argument \"b\"");
+  CHECK(usage({"--socket", "/x", "explain"}).find("pharos ctl: explain needs a name") == 0);
+  CHECK(usage({"--socket", "/x", "explain", "a", "A", "x"}) == "pharos ctl: unexpected argument \"x\"");
+  CHECK(usage({"--socket", "/x", "status", "--client", "192.0.2.1"}) == "pharos ctl: --client only applies to explain");
   CHECK(usage({"--socket", "/x", "override"}) == "pharos ctl: override needs up, down, drain, list or clear");
   CHECK(usage({"--socket", "/x", "override", "off"}) ==
         "pharos ctl: unknown override action \"off\" (known: up, down, drain, list, clear)");
