@@ -95,8 +95,11 @@ std::optional<Reply> Api::refuse(const Request& request) const {
 }
 
 Reply Api::handle(const Request& request) const {
-  if (auto refused = refuse(request)) return std::move(*refused);
   std::string path = request.target.substr(0, request.target.find('?'));
+  if (hooks_.metrics_only) {
+    return path == "/metrics" ? get_metrics(request.method) : error_reply(404, "no such endpoint: " + path + " (known: /metrics)");
+  }
+  if (auto refused = refuse(request)) return std::move(*refused);
   try {
     return route(request, path);
   } catch (const std::exception& e) {
@@ -121,8 +124,18 @@ Reply Api::route(const Request& request, const std::string& path) const {
     return method_not_allowed(m, path, "DELETE");
   }
   if (path == "/v1/reload") return m == "POST" ? post_reload() : method_not_allowed(m, path, "POST");
+  if (path == "/metrics") return get_metrics(m);
   return error_reply(404, "no such endpoint: " + path +
-                              " (known: /v1/status, /v1/checks, /v1/overrides, /v1/overrides/{id}, /v1/reload)");
+                              " (known: /v1/status, /v1/checks, /v1/overrides, /v1/overrides/{id}, /v1/reload, /metrics)");
+}
+
+Reply Api::get_metrics(const std::string& method) const {
+  if (method != "GET") return method_not_allowed(method, "/metrics", "GET");
+  if (!hooks_.metrics) return error_reply(404, "no metrics in this process");
+  Reply r;
+  r.body = hooks_.metrics();
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  return r;
 }
 
 Reply Api::get_status() const {

@@ -24,6 +24,10 @@ struct Hooks {
   // Asks for a reload and returns at once (the reload runs elsewhere). Empty: 503.
   std::function<void()> reload;
   std::string version;  // reported by GET /v1/status
+  // The Prometheus text of every metric, for GET /metrics. Empty: 404.
+  std::function<std::string()> metrics;
+  // Serve GET /metrics only, without a token (the metrics.listen endpoint); every other path is 404.
+  bool metrics_only = false;
 };
 
 struct Request {
@@ -40,6 +44,7 @@ struct Reply {
   std::string allow;     // 405: the methods the path accepts
   std::string location;  // 201: the new resource
   bool auth_failed = false;  // 401: for the server's log
+  std::string content_type;  // empty: application/json (when there is a body)
 };
 
 class Api {
@@ -58,6 +63,7 @@ class Api {
   Reply post_override(const std::string& body) const;
   Reply delete_override(const std::string& id) const;
   Reply post_reload() const;
+  Reply get_metrics(const std::string& method) const;
 
   Hooks hooks_;
   std::string token_;

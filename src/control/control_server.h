@@ -7,6 +7,8 @@
 //   POST   /v1/overrides       set one: {"check"} or {"record","value"}, "action", "for"|"until", "reason"
 //   DELETE /v1/overrides/{id}  clear one
 //   POST   /v1/reload          ask for a config reload
+//   GET    /metrics            Prometheus text (Hooks::metrics); with Hooks::metrics_only the
+//                              server answers only this, without a token (metrics.listen)
 #pragma once
 
 #include <chrono>

@@ -39,6 +39,7 @@ struct AnswerPlan {
   PlanEntry entries[kMaxEntries];
   size_t selections = 0;
   policy::Selection selection[kMaxSelections];
+  uint32_t selection_record[kMaxSelections];  // the record each selection is of (its index in the set)
 
   // A synthetic RRset for answers not stored in a zone (CH TXT id.server); its rdata lives here.
   zone::RRset synthetic{};

@@ -73,6 +73,7 @@ struct Chooser {
   // The record's choice for this query, kept in the plan; null when the plan has no room left.
   const policy::Selection* choose(const policy::Record& r, AnswerPlan& plan) const {
     if (plan.selections == AnswerPlan::kMaxSelections) return nullptr;
+    plan.selection_record[plan.selections] = r.index;
     policy::Selection& sel = plan.selection[plan.selections++];
     policy::select(*set, r, *standings, client, rng, sel);
     if (r.type == type::CNAME && sel.count > 1) sel.count = 1;  // a name has one canonical name

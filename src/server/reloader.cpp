@@ -99,7 +99,10 @@ ZoneCatalog::Report ZoneCatalog::update(const std::vector<config::ZoneConfig>& z
     }
     Entry e;
     e.cfg = z;
-    if (old != entries_.end()) e.zone = old->second.zone;
+    if (old != entries_.end()) {
+      e.zone = old->second.zone;
+      e.loaded_at = old->second.loaded_at;
+    }
     // Stamp before reading: a change during the read makes the next check see a difference.
     std::vector<FileStamp> before{stamp_file(z.file)};
     auto t0 = std::chrono::steady_clock::now();
@@ -109,6 +112,9 @@ ZoneCatalog::Report ZoneCatalog::update(const std::vector<config::ZoneConfig>& z
     for (const std::string& w : diag.warnings) log->warn("{}", w);
     if (loaded) {
       e.zone = std::move(*loaded);
+      e.loaded_at = std::chrono::duration_cast<std::chrono::seconds>(
+                        std::chrono::system_clock::now().time_since_epoch()).count();
+      ++loads_ok_;
       e.stamps.clear();
       for (const std::string& f : e.zone->files()) {
         e.stamps.push_back(f == z.file ? before[0] : stamp_file(f));
@@ -132,6 +138,7 @@ ZoneCatalog::Report ZoneCatalog::update(const std::vector<config::ZoneConfig>& z
         log->error("zone {}: load failed, not served", z.origin);
       }
       ++r.failed;
+      ++loads_failed_;
     }
     next.emplace(z.origin, std::move(e));
   }
@@ -230,6 +237,36 @@ uint64_t Reloader::failed_reloads() const {
   return failed_;
 }
 
+std::vector<ZoneCatalog::ZoneStat> ZoneCatalog::stats() const {
+  std::vector<ZoneStat> out;
+  for (const auto& [origin, e] : entries_) {
+    if (e.zone) out.push_back(ZoneStat{e.zone->origin_text(), e.zone->serial(), e.zone->record_count(), e.loaded_at});
+  }
+  return out;
+}
+
+void Reloader::write_metrics(metrics::TextWriter& w) const {
+  using metrics::TextWriter;
+  std::lock_guard lock(mutex_);
+  w.family("pharos_zone_serial", "gauge", "SOA serial of the zone version served.");
+  for (const auto& z : zone_stats_) w.sample("pharos_zone_serial", TextWriter::labels({{"zone", z.origin}}), uint64_t{z.serial});
+  w.family("pharos_zone_records", "gauge", "Records in the zone version served.");
+  for (const auto& z : zone_stats_) {
+    w.sample("pharos_zone_records", TextWriter::labels({{"zone", z.origin}}), static_cast<uint64_t>(z.records));
+  }
+  w.family("pharos_zone_loaded_timestamp_seconds", "gauge", "When the zone version served was loaded (unix time).");
+  for (const auto& z : zone_stats_) {
+    w.sample("pharos_zone_loaded_timestamp_seconds", TextWriter::labels({{"zone", z.origin}}),
+             static_cast<uint64_t>(z.loaded_at));
+  }
+  w.family("pharos_zone_loads_total", "counter", "Zone file loads, by result (error: the previous version kept serving).");
+  w.sample("pharos_zone_loads_total", R"(result="ok")", zone_loads_ok_);
+  w.sample("pharos_zone_loads_total", R"(result="error")", zone_loads_failed_);
+  w.family("pharos_server_reloads_total", "counter", "Reloads (SIGHUP, file change, control API), by result.");
+  w.sample("pharos_server_reloads_total", R"(result="ok")", reloads_ - failed_);
+  w.sample("pharos_server_reloads_total", R"(result="error")", failed_);
+}
+
 void Reloader::loop() {
   for (;;) {
     std::string reason;
@@ -275,6 +312,10 @@ void Reloader::reload(const std::string& reason) {
     if (ca.socket != cb.socket || ca.has_listen != cb.has_listen || ca.token != cb.token ||
         (ca.has_listen && ca.listen.to_string() != cb.listen.to_string())) {
       log->warn("config {}: the control section changes on restart only; the rest is applied", path_);
+    }
+    if (config_.metrics.enabled != next->metrics.enabled ||
+        config_.metrics.listen.to_string() != next->metrics.listen.to_string()) {
+      log->warn("config {}: the metrics section changes on restart only; the rest is applied", path_);
     }
     config_ = std::move(*next);
     log::setup(config_.log.level);
@@ -325,6 +366,12 @@ void Reloader::publish_and_notify(Compiled built) {
   const auto& policies = built.policies.set;
   if (engine_) engine_->configure(registry_, config_.health_checks, policies->member_keys());
   publisher_.publish_config(make_snapshot(config_, std::move(built.zones), policies));
+  {
+    std::lock_guard lock(mutex_);
+    zone_stats_ = catalog_.stats();
+    zone_loads_ok_ = catalog_.loads_ok();
+    zone_loads_failed_ = catalog_.loads_failed();
+  }
   if (on_reloaded) {
     std::vector<std::string> files = catalog_.files();
     files.push_back(path_);

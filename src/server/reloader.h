@@ -16,6 +16,7 @@
 
 #include "common/result.h"
 #include "config/config.h"
+#include "metrics/prometheus.h"
 #include "health/engine.h"
 #include "policy/policy_set.h"
 #include "server/publisher.h"
@@ -59,6 +60,17 @@ class ZoneCatalog {
   Report update(const std::vector<config::ZoneConfig>& zones, bool force = false);
 
   std::shared_ptr<const zone::ZoneSet> zone_set() const;
+
+  // What the metrics show of each zone served, and the loads so far.
+  struct ZoneStat {
+    std::string origin;
+    uint32_t serial = 0;
+    size_t records = 0;
+    int64_t loaded_at = 0;  // unix seconds of the load of the version served
+  };
+  std::vector<ZoneStat> stats() const;
+  uint64_t loads_ok() const { return loads_ok_; }
+  uint64_t loads_failed() const { return loads_failed_; }
   // Every file the zones were read from (or failed to be read from), for the file watcher.
   std::vector<std::string> files() const;
 
@@ -67,6 +79,7 @@ class ZoneCatalog {
     config::ZoneConfig cfg;
     std::shared_ptr<const zone::Zone> zone;  // may be null: never loaded successfully
     std::vector<FileStamp> stamps;           // of the files of the version tried last
+    int64_t loaded_at = 0;                   // unix seconds when `zone` was read
   };
   bool unchanged(Entry& e, const config::ZoneConfig& z) const;
 
@@ -77,6 +90,8 @@ class ZoneCatalog {
  private:
 
   std::map<std::string, Entry> entries_;  // by origin
+  uint64_t loads_ok_ = 0;
+  uint64_t loads_failed_ = 0;
 };
 
 std::shared_ptr<query::Snapshot> make_snapshot(const config::Config& cfg, std::shared_ptr<const zone::ZoneSet> zones,
@@ -110,6 +125,8 @@ class Reloader {
 
   uint64_t reloads() const;         // completed reloads (failed or not), for tests and metrics
   uint64_t failed_reloads() const;  // reloads where the config or a zone failed
+  // pharos_zone_* (per zone served, and loads) and pharos_server_reloads_total. Any thread.
+  void write_metrics(metrics::TextWriter& w) const;
 
  private:
   void loop();
@@ -137,6 +154,8 @@ class Reloader {
   bool stop_ = false;
   uint64_t reloads_ = 0;
   uint64_t failed_ = 0;
+  std::vector<ZoneCatalog::ZoneStat> zone_stats_;  // as of the last publish (under mutex_)
+  uint64_t zone_loads_ok_ = 0, zone_loads_failed_ = 0;
   std::thread thread_;
 };
 

@@ -10,6 +10,7 @@
 
 #include "common/result.h"
 #include "config/config.h"
+#include "metrics/prometheus.h"
 #include "server/snapshot_store.h"
 #include "server/sockets.h"
 #include "server/tcp_worker.h"
@@ -20,6 +21,12 @@ namespace pharos::server {
 class Server {
  public:
   Server(const config::ServerConfig& cfg, const SnapshotStore& store);
+
+  // How many query workers (UDP and TCP threads) `cfg` makes: the slots of AnswerCounters.
+  static unsigned query_slots(const config::ServerConfig& cfg);
+  // The DNS and worker metrics (pharos_dns_*, pharos_server_udp_*, pharos_server_tcp_*), summed
+  // over the workers. Any thread.
+  void write_metrics(metrics::TextWriter& w) const;
   ~Server();
 
   // Opens every socket, then starts the workers. Nothing is started if a socket cannot be opened.
