@@ -93,7 +93,7 @@ void write_metrics(metrics::TextWriter& w, const std::vector<const QueryCounters
     for (const QueryCounters* c : workers) n += field(*c).get();
     return n;
   };
-  w.family("pharos_dns_queries_total", "counter", "DNS messages answered or dropped after parsing, by transport.");
+  w.family("pharos_dns_queries_total", "counter", "DNS queries received (FORMERR answers included, dropped packets not), by transport.");
   const char* transports[] = {"udp", "tcp"};
   for (int t = 0; t < 2; ++t) {
     w.sample("pharos_dns_queries_total", metrics::TextWriter::labels({{"transport", transports[t]}}),

@@ -182,7 +182,7 @@ TEST_CASE("config: a bad metrics section names its line", "[config]") {
   CHECK(error_of(t.load("metrics:\n  listen: localhost:9153\n")) ==
         t.at(2, "metrics.listen: invalid address \"localhost:9153\" (expected \"address:port\", numeric, IPv6 in brackets)"));
   CHECK(error_of(t.load("metrics:\n  port: 9153\n")) == t.at(2, "unknown key \"port\" in metrics (known: listen)"));
-  CHECK(error_of(t.load("metrics: 9153\n")) == t.at(1, "metrics: expected a mapping, got a scalar"));
+  CHECK(error_of(t.load("metrics: 9153\n")) == t.at(1, "metrics: expected a mapping, got \"9153\""));
   CHECK(error_of(t.load("metrics: {}\n")) == t.at(1, "metrics: listen is required"));
 }
 
