@@ -37,7 +37,8 @@ struct Setup {
 
   Setup() {
     e.certificate("a", "a.test", "DNS:a.test");
-    const std::string zone = pharos::test::source_dir() + "/zones/example.com.zone";
+    const std::string zone =
+        e.dir().write("example.com.zone", read_file(pharos::test::source_dir() + "/zones/example.com.zone"));
     e.start("server:\n  listen: [\"127.0.0.1:0\"]\n  workers: 2\nzones:\n  - origin: example.com\n    file: " + zone +
             "\nmetrics:\n  listen: \"127.0.0.1:0\"\nhealth_checks:\n  web: {type: http, target: \"" + web.address() +
             "\", path: /healthz, interval: 50ms, timeout: 1s, rise: 1, fall: 1}\n"
@@ -171,7 +172,7 @@ TEST_CASE("metrics: queries, policy answers, health and edge requests move the c
   CHECK(failed_over.value("pharos_policy_answers_total", {{"record", record}, {"member", "192.0.2.11"}}) >= 1);
 }
 
-TEST_CASE("metrics: answer counts survive a reload", "[integration][metrics]") {
+TEST_CASE("metrics: answer counts survive a reload, a zone that fails to load is counted", "[integration][metrics]") {
   Setup s;
   DnsClient dns(s.dns_port);
   REQUIRE(wait_until([&] { return answer(dns) == "192.0.2.10"; }));
@@ -187,4 +188,12 @@ TEST_CASE("metrics: answer counts survive a reload", "[integration][metrics]") {
   CHECK(count(after) == before);  // the old set's counts are kept (the new set is a new block)
   answer(dns);
   CHECK(count(s.scrape()) == before + 1);
+
+  // A broken zone file: the reload fails, the old version keeps serving, both are counted.
+  s.e.dir().write("example.com.zone", "$ORIGIN example.com.\n@ IN SOA broken\n");
+  REQUIRE(wait_until([&] { return s.scrape().value("pharos_server_reloads_total", {{"result", "error"}}) == 1; }));
+  Exposition failed = s.scrape();
+  CHECK(failed.value("pharos_zone_loads_total", {{"result", "error"}}) == 1);
+  CHECK(failed.value("pharos_zone_serial", {{"zone", "example.com."}}) == 2026112201);
+  CHECK(count(failed) == before + 1);
 }
