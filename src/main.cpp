@@ -150,7 +150,7 @@ int cmd_run(const std::string& path) {
 
   asio::io_context control_io(1);
   server::SnapshotStore store;
-  server::Publisher publisher(store);
+  server::Publisher publisher(store, server::Server::query_slots(cfg->server));
   // The edge role, when the config has an edge section. Its certificates are checked before
   // anything starts; a reload that drops the section leaves it running (restart to stop it).
   std::unique_ptr<edge::EdgeServer> edge;
@@ -277,23 +277,55 @@ int cmd_run(const std::string& path) {
   };
   hooks.reload = [&request_reload] { request_reload("control API"); };
   hooks.version = PHAROS_VERSION;
+  server::Server server(cfg->server, store);
   // Zones, queries answered and explain, for the status page and `pharos ctl explain`.
-  const server::Server* dns_server = nullptr;  // set once it exists; read on the control thread
   hooks.zones = [&reloader] { return server::zones_json(reloader.zones()); };
-  hooks.queries = [&dns_server] { return dns_server ? dns_server->queries() : 0; };
+  hooks.queries = [&server] { return server.queries(); };
   if (dns) {
     hooks.explain = [&store, &engine, &records](const control::ExplainQuery& q) {
       return server::explain(server::ExplainContext{store.current(), engine.status(), records}, q);
     };
   }
+  // Every metric, for GET /metrics (control thread): each part writes its own families.
+  const int64_t start_time =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  auto scrape = [&]() {
+    metrics::TextWriter w;
+    w.family("pharos_build_info", "gauge", "Always 1; the version in a label.");
+    w.sample("pharos_build_info", metrics::TextWriter::labels({{"version", PHAROS_VERSION}}), uint64_t{1});
+    w.family("pharos_process_start_time_seconds", "gauge", "When the process started (unix time).");
+    w.sample("pharos_process_start_time_seconds", "", static_cast<uint64_t>(start_time));
+    if (dns) {
+      server.write_metrics(w);
+      reloader.write_metrics(w);
+      publisher.write_answers(w);
+    }
+    health::write_metrics(w, engine.status());
+    if (edge) edge->write_metrics(w);
+    return w.text();
+  };
+  hooks.metrics = scrape;
   control::ControlServer control_server(control_io, cfg->control, std::move(hooks));
   if (auto started = control_server.start(); !started) {
     log->critical("control: {}", started.error().message);
     return 1;
   }
-
-  server::Server server(cfg->server, store);
-  dns_server = &server;
+  // The Prometheus endpoint: the control server's HTTP handling, serving GET /metrics only.
+  std::unique_ptr<control::ControlServer> metrics_server;
+  if (cfg->metrics.enabled) {
+    config::ControlConfig endpoint;
+    endpoint.has_listen = true;
+    endpoint.listen = cfg->metrics.listen;
+    control::Hooks metrics_hooks;
+    metrics_hooks.metrics = scrape;
+    metrics_hooks.metrics_only = true;
+    metrics_hooks.version = PHAROS_VERSION;
+    metrics_server = std::make_unique<control::ControlServer>(control_io, endpoint, std::move(metrics_hooks));
+    if (auto started = metrics_server->start(); !started) {
+      log->critical("metrics: {}", started.error().message);
+      return 1;
+    }
+  }
   if (dns) {
     if (auto started = server.start(); !started) {
       log->critical("server: {}", started.error().message);
@@ -321,6 +353,7 @@ int cmd_run(const std::string& path) {
   collect({});
 
   control_io.run();
+  if (metrics_server) metrics_server->stop();
   control_server.stop();
   if (edge) edge->stop();
   server.stop();

@@ -347,11 +347,7 @@ Config Loader::load(const YAML::Node& root) {
         load_edge(e, config.edge);
         have_edge = true;
       } else {
-        // metrics: a section that a later feature will define. Accepted with a warning so
-        // that newer configs do not break this loader.
-        config.warnings.push_back(
-            error_at(path_, e.key_line, "section " + quote(e.name) + " is not supported by this version and is ignored")
-                .message);
+        load_metrics(e, config.metrics);
       }
     }
   }

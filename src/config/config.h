@@ -143,6 +143,13 @@ struct ControlConfig {
   std::string token;            // bearer token; required when `listen` is not loopback
 };
 
+// The Prometheus endpoint (GET /metrics over HTTP, no token). Read at start only.
+struct MetricsConfig {
+  bool enabled = false;
+  ListenAddress listen;  // e.g. 127.0.0.1:9153
+  unsigned line = 0;
+};
+
 // ---- edge ------------------------------------------------------------------------------------
 
 // How a pool picks a member for a request, among its members that are up.
@@ -269,6 +276,7 @@ struct Config {
   std::vector<HealthCheck> health_checks;  // sorted by name
   std::vector<PolicyRecord> records;       // in file order
   ControlConfig control;
+  MetricsConfig metrics;
   EdgeConfig edge;
   // Whether the dns role runs: the config has a server, zones or records section, or no edge
   // section (a config with only an edge section runs the edge alone).

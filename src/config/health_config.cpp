@@ -600,6 +600,22 @@ void Loader::load_control(const Entry& section, ControlConfig& out) const {
   }
 }
 
+void Loader::load_metrics(const Entry& section, MetricsConfig& out) const {
+  if (section.value.IsNull()) return;
+  if (!section.value.IsMap()) fail(section.value_line, "metrics: expected a mapping, got " + describe(section.value));
+  for (const Entry& e : entries(section.value, "in metrics", {"listen"})) {
+    std::string t = get_string(e, "metrics.listen", false);
+    // Port 0 only when written out (the kernel picks one and the log says which: tests use it).
+    if (!parse_listen_address(t, 0, out.listen) || (out.listen.port == 0 && !t.ends_with(":0"))) {
+      fail(e.value_line, "metrics.listen: invalid address " + quote(t) +
+                             " (expected \"address:port\", numeric, IPv6 in brackets)");
+    }
+    out.enabled = true;
+    out.line = e.value_line;
+  }
+  if (!out.enabled) fail(section.value_line ? section.value_line : section.key_line, "metrics: listen is required");
+}
+
 void Loader::cross_check(Config& c) const {
   std::map<std::string, const HealthCheck*> checks;
   for (const HealthCheck& h : c.health_checks) checks[h.name] = &h;

@@ -121,6 +121,7 @@ class Loader {
   std::vector<CidrGroup> load_groups(const Entry& e, const std::string& field, const PolicyRecord& r) const;
   void check_value(const PolicyRecord& r, const std::string& value, unsigned line, const std::string& field) const;
   void load_control(const Entry& section, ControlConfig& out) const;
+  void load_metrics(const Entry& section, MetricsConfig& out) const;
   void cross_check(Config& c) const;
 
   // edge (edge_config.cpp).

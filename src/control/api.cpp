@@ -164,6 +164,9 @@ std::optional<std::vector<std::pair<std::string, std::string>>> parse_query_stri
 
 Reply Api::handle(const Request& request) const {
   std::string path = request.target.substr(0, request.target.find('?'));
+  if (hooks_.metrics_only) {
+    return path == "/metrics" ? get_metrics(request.method) : error_reply(404, "no such endpoint: " + path + " (known: /metrics)");
+  }
   // The status page's files need no token: they hold no data (the page's requests carry it).
   if (request.method == "GET") {
     if (const Reply* file = status_page_file(path)) return *file;
@@ -198,9 +201,19 @@ Reply Api::route(const Request& request, const std::string& path) const {
     return m == "GET" ? get_explain(q == std::string::npos ? "" : request.target.substr(q + 1))
                       : method_not_allowed(m, path, "GET");
   }
+  if (path == "/metrics") return get_metrics(m);
   return error_reply(404, "no such endpoint: " + path +
                               " (known: /v1/status, /v1/checks, /v1/overrides, /v1/overrides/{id}, /v1/reload, "
-                              "/v1/explain, and the status page at /)");
+                              "/v1/explain, /metrics, and the status page at /)");
+}
+
+Reply Api::get_metrics(const std::string& method) const {
+  if (method != "GET") return method_not_allowed(method, "/metrics", "GET");
+  if (!hooks_.metrics) return error_reply(404, "no metrics in this process");
+  Reply r;
+  r.body = hooks_.metrics();
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  return r;
 }
 
 Reply Api::get_status() const {

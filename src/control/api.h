@@ -44,6 +44,10 @@ struct Hooks {
   // GET /v1/explain: runs the query and reports how its answer came about; an error is bad
   // input (400). Empty: 503.
   std::function<Result<boost::json::value>(const ExplainQuery& query)> explain;
+  // The Prometheus text of every metric, for GET /metrics. Empty: 404.
+  std::function<std::string()> metrics;
+  // Serve GET /metrics only, without a token (the metrics.listen endpoint); every other path is 404.
+  bool metrics_only = false;
 };
 
 struct Request {
@@ -80,6 +84,7 @@ class Api {
   Reply delete_override(const std::string& id) const;
   Reply post_reload() const;
   Reply get_explain(const std::string& query) const;
+  Reply get_metrics(const std::string& method) const;
 
   Hooks hooks_;
   std::string token_;

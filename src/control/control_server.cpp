@@ -62,11 +62,13 @@ std::string peer_of(local::socket& s) {
 
 struct ControlServer::Impl {
   Impl(asio::io_context& io, const config::ControlConfig& config, Hooks hooks, Limits limits)
-      : io(io), config(config), version(hooks.version), api(std::move(hooks), config.token), limits(limits) {}
+      : io(io), config(config), version(hooks.version), what(hooks.metrics_only ? "metrics" : "control"),
+        api(std::move(hooks), config.token), limits(limits) {}
 
   asio::io_context& io;
   config::ControlConfig config;
   std::string version;
+  std::string what;  // "control", or "metrics" for the metrics endpoint: how the log names it
   Api api;
   Limits limits;
   std::shared_ptr<spdlog::logger> log = log::get("control");
@@ -141,7 +143,7 @@ Result<void> ControlServer::Impl::listen_tcp() {
   const std::string where = config.listen.to_string();
   error_code ec;
   const auto address = asio::ip::make_address(config.listen.address, ec);
-  if (ec) return Error{"control listen " + where + ": invalid address"};
+  if (ec) return Error{what + " listen " + where + ": invalid address"};
   const tcp::endpoint endpoint(address, config.listen.port);
   auto acceptor = std::make_unique<tcp::acceptor>(io);
   acceptor->open(endpoint.protocol(), ec);
@@ -149,10 +151,10 @@ Result<void> ControlServer::Impl::listen_tcp() {
   if (!ec && address.is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
   if (!ec) acceptor->bind(endpoint, ec);
   if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return Error{"control listen " + where + ": " + ec.message()};
+  if (ec) return Error{what + " listen " + where + ": " + ec.message()};
   bound = config::ListenAddress{config.listen.address, acceptor->local_endpoint().port()};
   tcp_acceptor = std::move(acceptor);
-  log->info("control: listening on {}{}", bound->to_string(), config.token.empty() ? "" : " (token required)");
+  log->info("{}: listening on {}{}", what, bound->to_string(), config.token.empty() ? "" : " (token required)");
   return {};
 }
 
@@ -162,7 +164,7 @@ http::response<http::string_body> ControlServer::Impl::make_response(const Reply
   res.set(http::field::server, "pharos/" + version);
   res.set(http::field::cache_control, "no-store");
   if (!reply.content_type.empty()) {
-    // A file of the status page.
+    // A file of the status page, or the metrics text (the headers do no harm there).
     res.set(http::field::content_type, reply.content_type);
     res.set("Content-Security-Policy", kStatusPagePolicy);
     res.set("X-Content-Type-Options", "nosniff");

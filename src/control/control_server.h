@@ -9,6 +9,8 @@
 //   POST   /v1/reload          ask for a config reload
 //   GET    /v1/explain?name=&type=&client=&subnet=   how the answer to a query comes about
 //   GET    /, /status, /status.js, /status.css        the status page (no token needed)
+//   GET    /metrics            Prometheus text (Hooks::metrics); with Hooks::metrics_only the
+//                              server answers only this, without a token (metrics.listen)
 #pragma once
 
 #include <chrono>

@@ -53,6 +53,39 @@ inline constexpr const char* kStatNames[] = {
     "websocket_timeouts", "upstream_tls_errors", "access_denied", "client_connections_refused", "rate_limited"};
 static_assert(std::size(kStatNames) == static_cast<size_t>(Stat::kCount));
 
+// The HELP text of each counter's metric, pharos_edge_<name>_total.
+inline constexpr const char* kStatHelp[] = {
+    "Client connections accepted.",
+    "Client connections refused over limits.max_connections.",
+    "TLS handshakes with clients that failed.",
+    "Requests read completely (forwarded or answered by the edge).",
+    "Responses 1xx.", "Responses 2xx.", "Responses 3xx.", "Responses 4xx.", "Responses 5xx.",
+    "Requests refused before forwarding: malformed or smuggling shapes (400, 501, 405).",
+    "Requests whose headers (431) or body (413) were over the limits.",
+    "Connections closed for a client's slowness (header, body, idle, send).",
+    "Attempts sent to members.",
+    "Attempts sent on a kept-alive upstream connection.",
+    "Connections to members that failed.",
+    "Upstream attempts that timed out.",
+    "Upstream attempts reset, closed or malformed before a complete response.",
+    "Requests retried on another member.",
+    "Requests with no usable member (502).",
+    "Members taken out by passive health.",
+    "Requests on port 80 redirected to https.",
+    "ACME challenge files served.",
+    "Requests to the health endpoint.",
+    "Response body bytes sent to clients.",
+    "Sum of upstream latencies in microseconds.",
+    "Upstream latencies counted.",
+    "WebSocket tunnels opened (the member answered 101).",
+    "Bytes from clients through WebSocket tunnels.",
+    "WebSocket tunnels closed after websocket_idle without a byte either way.",
+    "TLS handshakes with members that failed (verification included).",
+    "Connections closed at accept: the address is not allowed (edge.access).",
+    "Connections closed at accept: the address holds limits.client_connections.",
+    "Requests answered 429: the address is over limits.client_rate."};
+static_assert(std::size(kStatHelp) == static_cast<size_t>(Stat::kCount));
+
 struct EdgeCounters {
   std::array<metrics::Counter, static_cast<size_t>(Stat::kCount)> c;
   void inc(Stat s, uint64_t n = 1) { c[static_cast<size_t>(s)].inc(n); }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <array>
 #include <cstring>
 #include <thread>
 
@@ -126,6 +127,8 @@ std::shared_ptr<MemberRuntime> EdgeServer::runtime_for(const config::ListenAddre
   rt->endpoint = tcp::endpoint(asio::ip::make_address(a.address), a.port);
   rt->upstream_id = next_upstream_id_++;
   rt->key = hash_bytes(address.data(), address.size());
+  rt->workers = boot_.workers ? boot_.workers : std::max(1u, std::thread::hardware_concurrency());
+  rt->counters = std::make_unique<MemberCounters[]>(rt->workers);
   runtimes_.emplace(key, rt);
   return rt;
 }
@@ -396,6 +399,69 @@ EdgeStats EdgeServer::stats() const {
   EdgeStats s;
   for (const auto& w : workers_) s.add(w->counters());
   return s;
+}
+
+void EdgeServer::write_metrics(metrics::TextWriter& w) const {
+  using metrics::TextWriter;
+  const EdgeStats s = stats();
+  for (size_t i = 0; i < static_cast<size_t>(Stat::kCount); ++i) {
+    const auto stat = static_cast<Stat>(i);
+    if (stat >= Stat::Status1xx && stat <= Stat::Status5xx) continue;  // responses_total{status}
+    if (stat == Stat::UpstreamLatencyUs || stat == Stat::UpstreamLatencyCount) continue;  // the histogram
+    // "requests" is pharos_edge_requests_total{pool,status} below; this one counts every request read.
+    const char* name = stat == Stat::Requests ? "client_requests" : kStatNames[i];
+    w.counter(std::string("pharos_edge_") + name + "_total", kStatHelp[i], s.v[i]);
+  }
+  const char* classes[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
+  w.family("pharos_edge_responses_total", "counter",
+           "Responses sent to clients (by members or by the edge itself), by status class.");
+  for (size_t c = 0; c < 5; ++c) {
+    w.sample("pharos_edge_responses_total", TextWriter::labels({{"status", classes[c]}}),
+             s.v[static_cast<size_t>(Stat::Status1xx) + c]);
+  }
+  w.family("pharos_edge_open_connections", "gauge", "Client connections open now.");
+  w.sample("pharos_edge_open_connections", "", static_cast<uint64_t>(open_connections()));
+
+  // Per pool and member, from the running state (a member of two pools shows its counts in both).
+  std::shared_ptr<const EdgeState> state;
+  std::shared_ptr<const health::HealthView> view;
+  shared_->publication.get(state, view);
+  struct MemberRow {
+    std::string labels;
+    metrics::HistogramValues latency;
+    bool up;
+  };
+  std::vector<std::pair<std::string, std::array<uint64_t, 5>>> pools;
+  std::vector<MemberRow> members;
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch()).count();
+  static const std::vector<PoolState> kNoPools;
+  for (const PoolState& p : state ? state->pools : kNoPools) {
+    std::array<uint64_t, 5> by_class{};
+    for (const PoolState::Member& m : p.members) {
+      MemberRow row{TextWriter::labels({{"pool", p.name}, {"member", m.rt->address}}), {}, false};
+      for (unsigned i = 0; i < m.rt->workers; ++i) {
+        for (size_t c = 0; c < 5; ++c) by_class[c] += m.rt->counters[i].status[c].get();
+        row.latency.add(m.rt->counters[i].latency.values());
+      }
+      const bool checked = m.check < 0 || (view && view->check(static_cast<uint32_t>(m.check)) == health::Health::Healthy);
+      row.up = checked && !m.rt->passively_down(now);
+      members.push_back(std::move(row));
+    }
+    pools.emplace_back(p.name, by_class);
+  }
+  w.family("pharos_edge_requests_total", "counter", "Responses from a pool's members, by pool and status class.");
+  for (const auto& [pool, by_class] : pools) {
+    for (size_t c = 0; c < 5; ++c) {
+      w.sample("pharos_edge_requests_total", TextWriter::labels({{"pool", pool}, {"status", classes[c]}}), by_class[c]);
+    }
+  }
+  w.family("pharos_edge_upstream_duration_seconds", "histogram",
+           "Upstream latency by pool and member: request written to response head read.");
+  for (const MemberRow& m : members) metrics::write_histogram(w, "pharos_edge_upstream_duration_seconds", m.labels, m.latency);
+  w.family("pharos_edge_member_up", "gauge",
+           "Whether a member takes requests: 1 up, 0 down (its check fails, or passive health took it out).");
+  for (const MemberRow& m : members) w.sample("pharos_edge_member_up", m.labels, uint64_t{m.up});
 }
 
 size_t EdgeServer::open_connections() const {

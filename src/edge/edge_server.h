@@ -14,6 +14,7 @@
 
 #include "common/result.h"
 #include "config/config.h"
+#include "metrics/prometheus.h"
 #include "edge/counters.h"
 #include "edge/state.h"
 #include "health/health_view.h"
@@ -63,6 +64,9 @@ class EdgeServer {
   std::vector<std::string> https_addresses() const { return https_bound_; }
   std::vector<std::string> http_addresses() const { return http_bound_; }
   EdgeStats stats() const;  // every worker's counters summed
+  // The pharos_edge_* families: the workers' counters, and per pool and member the responses,
+  // upstream latency and whether it is up. Any thread.
+  void write_metrics(metrics::TextWriter& w) const;
   size_t open_connections() const;
 
  private:

@@ -479,6 +479,9 @@ asio::awaitable<bool> one_request(Worker& w, Stream& stream, ConnTrack& track, c
                     is_websocket_upgrade(req), &own_upstream};
   ProxyOutcome out = co_await forward(w, *view, preq, sink, *scratch.s);
   log_access(out.status ? out.status : sink.status(), out.member, out.upstream_us, out.bytes);
+  if (out.member && out.status >= 100 && out.status < 600 && w.id() < out.member->workers) {
+    out.member->counters[w.id()].status[out.status / 100 - 1].inc();
+  }
   if (out.tunnel || !sink.keep_alive() || !out.complete) co_return false;
   co_return true;
 }

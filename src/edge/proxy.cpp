@@ -302,6 +302,7 @@ asio::awaitable<ProxyOutcome> forward(Worker& w, const WorkerView& view, const P
             std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - sent).count();
         w.counters().inc(Stat::UpstreamLatencyUs, static_cast<uint64_t>(out.upstream_us));
         w.counters().inc(Stat::UpstreamLatencyCount);
+        if (w.id() < rt.workers) rt.counters[w.id()].latency.observe(static_cast<uint64_t>(out.upstream_us));
       }
     }
 

@@ -20,11 +20,20 @@
 #include "edge/cert_store.h"
 #include "edge/router.h"
 #include "health/health_view.h"
+#include "metrics/counter.h"
+#include "metrics/histogram.h"
 
 namespace pharos::edge {
 
 // The live state of one upstream address and way of reaching it (plain, TLS, PROXY protocol),
 // shared by the pools that name it so and by every worker.
+// What one worker counts of one member: its responses by status class, and the upstream latency
+// (request written -> response head read). Written by that worker only.
+struct MemberCounters {
+  metrics::Counter status[5];  // 1xx .. 5xx
+  metrics::Histogram latency;
+};
+
 struct MemberRuntime {
   std::string address;  // "127.0.0.1:8080"
   boost::asio::ip::tcp::endpoint endpoint;
@@ -35,6 +44,9 @@ struct MemberRuntime {
   std::atomic<uint32_t> fails{0};        // passive: failures in the current window
   std::atomic<int64_t> window_start{0};  // steady-clock ns when the window began
   std::atomic<int64_t> down_until{0};    // steady-clock ns; out until then (0: never was)
+  // A block per edge worker (by Worker::id()), allocated with the runtime; summed on scrape.
+  unsigned workers = 0;
+  std::unique_ptr<MemberCounters[]> counters;
 
   bool passively_down(int64_t now_ns) const { return now_ns < down_until.load(std::memory_order_relaxed); }
 };

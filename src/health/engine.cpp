@@ -224,6 +224,7 @@ struct HealthEngine::Impl {
     if (!r.ok) ++st.failures;
     st.last_reason = r.reason;
     st.last_latency = r.latency;
+    st.probe_duration.observe(static_cast<uint64_t>(std::max<int64_t>(0, r.latency.count())));
     st.last_probe = Clock::now();
     const StepResult step = run->machine.feed(r.ok, r.reason);
     st.consecutive_ok = run->machine.consecutive_ok();
@@ -334,6 +335,7 @@ struct HealthEngine::Impl {
     st.effective = to;
     st.since = now;
     ++st.transitions;
+    ++st.transitions_to[static_cast<size_t>(to)];
     st.history.push_back(CheckStatus::Transition{now, from, to, why});
     if (st.history.size() > kHistory) st.history.erase(st.history.begin());
     log->log(to == Health::Unhealthy ? spdlog::level::warn : spdlog::level::info, "{}: {} -> {}{}", run.subject(),

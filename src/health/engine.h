@@ -12,6 +12,8 @@
 #include "common/result.h"
 #include "config/config.h"
 #include "health/health_view.h"
+#include "metrics/histogram.h"
+#include "metrics/prometheus.h"
 
 namespace pharos::health {
 
@@ -40,6 +42,8 @@ struct CheckStatus {
   uint64_t probes = 0;
   uint64_t failures = 0;
   uint64_t transitions = 0;
+  uint64_t transitions_to[3] = {};            // by the Health changed to
+  metrics::HistogramValues probe_duration;    // every probe's latency
   struct Transition {
     Clock::time_point at;
     Health from;
@@ -104,5 +108,9 @@ class HealthEngine {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// The pharos_health_* families from a status: check_up (1 healthy, 0 unhealthy, -1 unknown),
+// transitions by the state changed to, probes by result, probe durations, overrides active.
+void write_metrics(metrics::TextWriter& w, const EngineStatus& status);
 
 }  // namespace pharos::health

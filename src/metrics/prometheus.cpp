@@ -54,4 +54,16 @@ std::string TextWriter::escape(std::string_view value) {
   return s;
 }
 
+std::string TextWriter::labels(std::initializer_list<std::pair<std::string_view, std::string_view>> pairs) {
+  std::string s;
+  for (const auto& [k, v] : pairs) {
+    if (!s.empty()) s += ',';
+    s += k;
+    s += "=\"";
+    s += escape(v);
+    s += '"';
+  }
+  return s;
+}
+
 }  // namespace pharos::metrics

@@ -59,9 +59,68 @@ void client_of(const dns::Query& q, const sockaddr* peer, policy::Client& c) {
   }
 }
 
+// Counts the values of each policy choice in the plan by the member they came from.
+void count_answers(const AnswerPlan& plan, AnswerCounters& counters, unsigned slot) {
+  metrics::Counter* block = counters.block(slot);
+  for (size_t i = 0; i < plan.selections; ++i) {
+    const policy::Selection& sel = plan.selection[i];
+    for (unsigned v = 0; v < sel.count; ++v) {
+      const uint32_t m = sel.members[v];
+      block[m != policy::kNone ? m : counters.fallback_index(plan.selected[i]->index)].inc();
+    }
+  }
+}
+
 }  // namespace
 
-QueryProcessor::QueryProcessor() : rng_((uint64_t{std::random_device{}()} << 32) | std::random_device{}()) {}
+const char* rcode_label(size_t slot) {
+  static constexpr const char* kNames[kRcodeSlots] = {
+      "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN", "YXRRSET", "NXRRSET",
+      "NOTAUTH", "NOTZONE", "DSOTYPENI", "RCODE12", "RCODE13", "RCODE14", "RCODE15", "BADVERS"};
+  return slot < kRcodeSlots ? kNames[slot] : "other";
+}
+
+const char* type_label(size_t slot) {
+  static constexpr const char* kNames[kTypeSlots] = {"A",    "NS",    "CNAME", "SOA",    "PTR",  "MX",
+                                                     "TXT",  "AAAA",  "SRV",   "NAPTR",  "DS",   "DNSKEY",
+                                                     "SVCB", "HTTPS", "ANY",   "CAA",    "other"};
+  return slot < kTypeSlots ? kNames[slot] : "other";
+}
+
+void write_metrics(metrics::TextWriter& w, const std::vector<const QueryCounters*>& workers) {
+  auto sum = [&](auto field) {
+    uint64_t n = 0;
+    for (const QueryCounters* c : workers) n += field(*c).get();
+    return n;
+  };
+  w.family("pharos_dns_queries_total", "counter", "DNS queries received (FORMERR answers included, dropped packets not), by transport.");
+  const char* transports[] = {"udp", "tcp"};
+  for (int t = 0; t < 2; ++t) {
+    w.sample("pharos_dns_queries_total", metrics::TextWriter::labels({{"transport", transports[t]}}),
+             sum([t](const QueryCounters& c) -> const metrics::Counter& { return c.queries[t]; }));
+  }
+  w.family("pharos_dns_responses_total", "counter", "DNS responses by rcode.");
+  for (size_t r = 0; r < kRcodeSlots; ++r) {
+    w.sample("pharos_dns_responses_total", metrics::TextWriter::labels({{"rcode", rcode_label(r)}}),
+             sum([r](const QueryCounters& c) -> const metrics::Counter& { return c.rcodes[r]; }));
+  }
+  w.family("pharos_dns_queries_by_type_total", "counter", "Well-formed DNS queries by query type.");
+  for (size_t t = 0; t < kTypeSlots; ++t) {
+    w.sample("pharos_dns_queries_by_type_total", metrics::TextWriter::labels({{"type", type_label(t)}}),
+             sum([t](const QueryCounters& c) -> const metrics::Counter& { return c.types[t]; }));
+  }
+  w.counter("pharos_dns_dropped_total", "Packets not answered: not a query, or too short to answer.",
+            sum([](const QueryCounters& c) -> const metrics::Counter& { return c.dropped; }));
+  w.counter("pharos_dns_malformed_total", "Malformed queries, answered FORMERR.",
+            sum([](const QueryCounters& c) -> const metrics::Counter& { return c.malformed; }));
+  w.counter("pharos_dns_truncated_total", "Responses sent with TC (truncated).",
+            sum([](const QueryCounters& c) -> const metrics::Counter& { return c.truncated; }));
+  w.counter("pharos_dns_edns_total", "Queries carrying an EDNS OPT record.",
+            sum([](const QueryCounters& c) -> const metrics::Counter& { return c.edns; }));
+}
+
+QueryProcessor::QueryProcessor(unsigned slot)
+    : rng_((uint64_t{std::random_device{}()} << 32) | std::random_device{}()), slot_(slot) {}
 
 size_t QueryProcessor::process(const Snapshot& s, const uint8_t* packet, size_t size, uint8_t* reply, size_t cap,
                                Transport t, const sockaddr* peer) {
@@ -78,6 +137,8 @@ size_t QueryProcessor::process(const Snapshot& s, const uint8_t* packet, size_t 
         policy::Client client;
         client_of(query_, peer, client);
         resolve(s, query_, t, client, rng_, plan_);
+        // A SERVFAIL keeps its selections (for explain) but answered nothing.
+        if (plan_.selections && s.answers && plan_.rcode == dns::rcode::NOERROR) count_answers(plan_, *s.answers, slot_);
       } else {
         resolve(s, query_, t, policy::Client{}, rng_, plan_);
       }

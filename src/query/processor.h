@@ -7,12 +7,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "common/rng.h"
 
 #include "dns/query.h"
 #include "dns/writer.h"
 #include "metrics/counter.h"
+#include "metrics/prometheus.h"
 #include "query/answer_plan.h"
 #include "query/resolver.h"
 #include "query/snapshot.h"
@@ -34,9 +36,18 @@ struct QueryCounters {
   metrics::Counter edns;
 };
 
+// Names for the Prometheus labels: an rcode slot's ("NOERROR", ..., "BADVERS"), a type slot's ("A", ..., "other").
+const char* rcode_label(size_t slot);
+const char* type_label(size_t slot);
+
+// The pharos_dns_* families, summed over the workers' counters.
+void write_metrics(metrics::TextWriter& w, const std::vector<const QueryCounters*>& workers);
+
 class QueryProcessor {
  public:
-  QueryProcessor();  // seeds its random source from the system's
+  // Seeds its random source from the system's. `slot`: this worker's block in the snapshot's
+  // AnswerCounters (each worker its own).
+  explicit QueryProcessor(unsigned slot = 0);
 
   // Returns the reply length, or 0 when the packet gets no reply. `reply` holds `cap` bytes and
   // must not overlap `packet`. `peer` is the client's address (null: unknown), which cidr policy
@@ -55,6 +66,7 @@ class QueryProcessor {
   dns::MessageWriter writer_;
   QueryCounters counters_;
   Rng rng_;
+  unsigned slot_;
 };
 
 }  // namespace pharos::query

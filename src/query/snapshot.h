@@ -10,6 +10,7 @@
 #include "health/health_view.h"
 #include "policy/policy_set.h"
 #include "policy/select.h"
+#include "query/answer_counters.h"
 #include "zone/zone_set.h"
 
 namespace pharos::query {
@@ -32,6 +33,9 @@ struct Snapshot {
   // (policy::standings), computed when the snapshot is made so that a query reads a short list.
   // Null: no policies.
   std::shared_ptr<const policy::Standings> standings;
+  // Answers by member for `policies` (null: not counted), shared by every snapshot of the same
+  // policy set; each worker writes its own block (QueryProcessor's slot).
+  std::shared_ptr<AnswerCounters> answers;
   uint64_t generation = 0;  // increases with every publish
 };
 

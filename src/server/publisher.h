@@ -9,7 +9,13 @@
 #pragma once
 
 #include <memory>
+#include <map>
 #include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "metrics/prometheus.h"
 
 #include "health/health_view.h"
 #include "query/snapshot.h"
@@ -19,12 +25,18 @@ namespace pharos::server {
 
 class Publisher {
  public:
-  explicit Publisher(SnapshotStore& store) : store_(store) {}
+  // `answer_slots`: the query workers that count policy answers (Server::query_slots).
+  explicit Publisher(SnapshotStore& store, unsigned answer_slots = 1) : store_(store), slots_(answer_slots) {}
 
   // A reload: `base` has the zones, options and policy records; its health is filled in here.
   void publish_config(std::shared_ptr<query::Snapshot> base);
   // A health change. Thread-safe, like publish_config.
   void publish_health(std::shared_ptr<const health::HealthView> view);
+
+  // pharos_policy_answers_total{record,member}: every policy set's AnswerCounters summed, and
+  // what retired sets counted, by record id and member (value, or nested record id; "fallback"
+  // for the fallback values), so a member keeps its running total across reloads. Any thread.
+  void write_answers(metrics::TextWriter& w);
 
  private:
   void publish_locked();
@@ -33,6 +45,17 @@ class Publisher {
   std::mutex mutex_;
   std::shared_ptr<const query::Snapshot> base_;
   std::shared_ptr<const health::HealthView> view_;  // the latest, of whatever registry
+
+  // The answer ledger.
+  using MemberName = std::pair<std::string, std::string>;  // record id, member
+  struct Counted {
+    std::shared_ptr<const policy::PolicySet> set;
+    std::shared_ptr<query::AnswerCounters> answers;
+  };
+  void add_counts(const Counted& c, std::map<MemberName, uint64_t>& totals) const;
+  unsigned slots_;
+  std::vector<Counted> counted_;                 // every set whose counters a snapshot may still hold
+  std::map<MemberName, uint64_t> retired_;       // totals of the sets no snapshot holds any more
 };
 
 }  // namespace pharos::server

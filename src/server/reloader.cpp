@@ -113,6 +113,7 @@ ZoneCatalog::Report ZoneCatalog::update(const std::vector<config::ZoneConfig>& z
     if (loaded) {
       e.zone = std::move(*loaded);
       e.loaded_at = std::chrono::system_clock::now();
+      ++loads_ok_;
       e.stamps.clear();
       for (const std::string& f : e.zone->files()) {
         e.stamps.push_back(f == z.file ? before[0] : stamp_file(f));
@@ -137,6 +138,7 @@ ZoneCatalog::Report ZoneCatalog::update(const std::vector<config::ZoneConfig>& z
         log->error("zone {}: load failed, not served", z.origin);
       }
       ++r.failed;
+      ++loads_failed_;
     }
     next.emplace(z.origin, std::move(e));
   }
@@ -259,6 +261,31 @@ std::vector<ZoneInfo> Reloader::zones() const {
   return zones_;
 }
 
+void Reloader::write_metrics(metrics::TextWriter& w) const {
+  using metrics::TextWriter;
+  std::lock_guard lock(mutex_);
+  // The zones served (a zone that never loaded has no serial to show).
+  auto each_served = [&](const char* name, auto value) {
+    for (const ZoneInfo& z : zones_) {
+      if (z.served) w.sample(name, TextWriter::labels({{"zone", z.origin}}), static_cast<uint64_t>(value(z)));
+    }
+  };
+  w.family("pharos_zone_serial", "gauge", "SOA serial of the zone version served.");
+  each_served("pharos_zone_serial", [](const ZoneInfo& z) { return z.serial; });
+  w.family("pharos_zone_records", "gauge", "Records in the zone version served.");
+  each_served("pharos_zone_records", [](const ZoneInfo& z) { return z.records; });
+  w.family("pharos_zone_loaded_timestamp_seconds", "gauge", "When the zone version served was loaded (unix time).");
+  each_served("pharos_zone_loaded_timestamp_seconds", [](const ZoneInfo& z) {
+    return std::chrono::duration_cast<std::chrono::seconds>(z.loaded_at.time_since_epoch()).count();
+  });
+  w.family("pharos_zone_loads_total", "counter", "Zone file loads, by result (error: the previous version kept serving).");
+  w.sample("pharos_zone_loads_total", R"(result="ok")", zone_loads_ok_);
+  w.sample("pharos_zone_loads_total", R"(result="error")", zone_loads_failed_);
+  w.family("pharos_server_reloads_total", "counter", "Reloads (SIGHUP, file change, control API), by result.");
+  w.sample("pharos_server_reloads_total", R"(result="ok")", reloads_ - failed_);
+  w.sample("pharos_server_reloads_total", R"(result="error")", failed_);
+}
+
 void Reloader::loop() {
   for (;;) {
     std::string reason;
@@ -304,6 +331,10 @@ void Reloader::reload(const std::string& reason) {
     if (ca.socket != cb.socket || ca.has_listen != cb.has_listen || ca.token != cb.token ||
         (ca.has_listen && ca.listen.to_string() != cb.listen.to_string())) {
       log->warn("config {}: the control section changes on restart only; the rest is applied", path_);
+    }
+    if (config_.metrics.enabled != next->metrics.enabled ||
+        config_.metrics.listen.to_string() != next->metrics.listen.to_string()) {
+      log->warn("config {}: the metrics section changes on restart only; the rest is applied", path_);
     }
     config_ = std::move(*next);
     log::setup(config_.log.level);
@@ -358,6 +389,8 @@ void Reloader::publish_and_notify(Compiled built) {
     std::vector<ZoneInfo> zones = catalog_.zones();
     std::lock_guard lock(mutex_);
     zones_ = std::move(zones);
+    zone_loads_ok_ = catalog_.loads_ok();
+    zone_loads_failed_ = catalog_.loads_failed();
   }
   if (on_reloaded) {
     std::vector<std::string> files = catalog_.files();

@@ -17,6 +17,7 @@
 
 #include "common/result.h"
 #include "config/config.h"
+#include "metrics/prometheus.h"
 #include "health/engine.h"
 #include "policy/policy_set.h"
 #include "server/publisher.h"
@@ -71,6 +72,10 @@ class ZoneCatalog {
   Report update(const std::vector<config::ZoneConfig>& zones, bool force = false);
 
   std::shared_ptr<const zone::ZoneSet> zone_set() const;
+
+  // Zone loads so far, by result (for the metrics).
+  uint64_t loads_ok() const { return loads_ok_; }
+  uint64_t loads_failed() const { return loads_failed_; }
   // Every file the zones were read from (or failed to be read from), for the file watcher.
   std::vector<std::string> files() const;
   // Every zone of the last update, by origin.
@@ -93,6 +98,8 @@ class ZoneCatalog {
  private:
 
   std::map<std::string, Entry> entries_;  // by origin
+  uint64_t loads_ok_ = 0;
+  uint64_t loads_failed_ = 0;
 };
 
 std::shared_ptr<query::Snapshot> make_snapshot(const config::Config& cfg, std::shared_ptr<const zone::ZoneSet> zones,
@@ -128,6 +135,8 @@ class Reloader {
   uint64_t failed_reloads() const;  // reloads where the config or a zone failed
   // The zones of the snapshot published last. Thread-safe.
   std::vector<ZoneInfo> zones() const;
+  // pharos_zone_* (per zone served, and loads) and pharos_server_reloads_total. Any thread.
+  void write_metrics(metrics::TextWriter& w) const;
 
  private:
   void loop();
@@ -156,6 +165,7 @@ class Reloader {
   uint64_t reloads_ = 0;
   uint64_t failed_ = 0;
   std::vector<ZoneInfo> zones_;  // under mutex_
+  uint64_t zone_loads_ok_ = 0, zone_loads_failed_ = 0;  // under mutex_
   std::thread thread_;
 };
 

@@ -23,8 +23,8 @@ constexpr size_t kFlushAt = 64 * 1024;  // write replies out once this many are 
 }  // namespace
 
 struct TcpWorker::Impl {
-  Impl(unsigned id, const SnapshotStore& store, TcpLimits limits, std::atomic<unsigned>& open)
-      : id(id), snapshot(store), limits(limits), open(open), scratch(2 + dns::kMaxMessage) {}
+  Impl(unsigned id, const SnapshotStore& store, TcpLimits limits, std::atomic<unsigned>& open, unsigned slot)
+      : id(id), snapshot(store), processor(slot), limits(limits), open(open), scratch(2 + dns::kMaxMessage) {}
 
   unsigned id;
   SnapshotReader snapshot;
@@ -178,8 +178,8 @@ asio::awaitable<void> TcpWorker::Impl::idle_tick() {
 }
 
 TcpWorker::TcpWorker(unsigned id, std::vector<TcpListener> listeners, const SnapshotStore& store, TcpLimits limits,
-                     std::atomic<unsigned>& open_connections)
-    : impl_(std::make_unique<Impl>(id, store, limits, open_connections)) {
+                     std::atomic<unsigned>& open_connections, unsigned slot)
+    : impl_(std::make_unique<Impl>(id, store, limits, open_connections, slot)) {
   for (const TcpListener& l : listeners) {
     impl_->acceptors.push_back(std::make_unique<tcp::acceptor>(impl_->io, l.ipv6 ? tcp::v6() : tcp::v4(), l.fd));
   }

@@ -36,7 +36,7 @@ struct TcpCounters {
 class TcpWorker {
  public:
   TcpWorker(unsigned id, std::vector<TcpListener> listeners, const SnapshotStore& store, TcpLimits limits,
-            std::atomic<unsigned>& open_connections);
+            std::atomic<unsigned>& open_connections, unsigned slot = 0);  // slot: QueryProcessor's
   ~TcpWorker();
 
   void start();

@@ -35,11 +35,11 @@ struct UdpWorker::Batch {
   uint8_t out_buf[kBatch][dns::kMaxMessage];
 };
 
-UdpWorker::UdpWorker(std::string name, UdpSocket socket, const SnapshotStore& store)
+UdpWorker::UdpWorker(std::string name, UdpSocket socket, const SnapshotStore& store, unsigned slot)
     : name_(std::move(name)),
       socket_(socket),
       snapshot_(store),
-      processor_(std::make_unique<query::QueryProcessor>()),
+      processor_(std::make_unique<query::QueryProcessor>(slot)),
       batch_(new Batch) {  // default-initialised: only the pages a batch touches become resident
   // The receive headers point at fixed buffers; set them up once. After each recvmmsg only
   // the entries the kernel filled need their lengths restored.

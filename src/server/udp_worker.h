@@ -33,7 +33,8 @@ class UdpWorker {
   static constexpr unsigned kBatch = 64;
   static constexpr size_t kRecvSize = 4096;  // DNS queries are small; larger ones are dropped
 
-  UdpWorker(std::string name, UdpSocket socket, const SnapshotStore& store);
+  // `slot`: the QueryProcessor's block in the snapshot's AnswerCounters (one per worker).
+  UdpWorker(std::string name, UdpSocket socket, const SnapshotStore& store, unsigned slot = 0);
   ~UdpWorker();
 
   void start();

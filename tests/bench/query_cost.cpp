@@ -66,8 +66,11 @@ int main(int argc, char** argv) {
   }
   snap->health = view;
   snap->standings = std::make_shared<const policy::Standings>(*built.set, view.get());
+  // Answers counted by member as the server counts them (server::Publisher): a block per worker,
+  // this processor writing the second of four.
+  snap->answers = std::make_shared<query::AnswerCounters>(built.set->member_keys().size(), built.set->records().size(), 4);
   auto q = test::make_query(argv[2], dns::type_from_text(argv[3]), o);
-  query::QueryProcessor proc;
+  query::QueryProcessor proc(1);
   std::vector<uint8_t> out(65535);
   sockaddr_in peer{};
   peer.sin_family = AF_INET;

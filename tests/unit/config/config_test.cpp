@@ -154,19 +154,36 @@ TEST_CASE("config: unknown top-level keys are errors", "[config]") {
                                "edge, control, metrics)"));
 }
 
-TEST_CASE("config: future top-level sections are accepted with a warning", "[config]") {
+TEST_CASE("config: metrics.listen is an address and port", "[config]") {
   TempDir t;
   auto r = t.load(R"(metrics:
-  listen: 127.0.0.1:9100
+  listen: 127.0.0.1:9153
 zones:
   - origin: example.com
     file: example.com.zone
 )");
   REQUIRE(r.ok());
-  CHECK(r->zones.size() == 1);
-  const auto& w = r->warnings;
-  REQUIRE(w.size() == 1);
-  CHECK(w[0] == t.at(1, "section \"metrics\" is not supported by this version and is ignored"));
+  CHECK(r->metrics.enabled);
+  CHECK(r->metrics.listen.to_string() == "127.0.0.1:9153");
+  CHECK(r->warnings.empty());
+  auto v6 = t.load("metrics: {listen: \"[::1]:9153\"}\n");
+  REQUIRE(v6.ok());
+  CHECK(v6->metrics.listen.address == "::1");
+  CHECK(v6->metrics.listen.port == 9153);
+  auto none = t.load("zones: []\n");
+  REQUIRE(none.ok());
+  CHECK_FALSE(none->metrics.enabled);
+}
+
+TEST_CASE("config: a bad metrics section names its line", "[config]") {
+  TempDir t;
+  CHECK(error_of(t.load("zones: []\nmetrics:\n  listen: 127.0.0.1\n")) ==
+        t.at(3, "metrics.listen: invalid address \"127.0.0.1\" (expected \"address:port\", numeric, IPv6 in brackets)"));
+  CHECK(error_of(t.load("metrics:\n  listen: localhost:9153\n")) ==
+        t.at(2, "metrics.listen: invalid address \"localhost:9153\" (expected \"address:port\", numeric, IPv6 in brackets)"));
+  CHECK(error_of(t.load("metrics:\n  port: 9153\n")) == t.at(2, "unknown key \"port\" in metrics (known: listen)"));
+  CHECK(error_of(t.load("metrics: 9153\n")) == t.at(1, "metrics: expected a mapping, got \"9153\""));
+  CHECK(error_of(t.load("metrics: {}\n")) == t.at(1, "metrics: listen is required"));
 }
 
 TEST_CASE("config: unknown keys in zones and log are errors", "[config]") {

@@ -356,3 +356,46 @@ TEST_CASE("control: start fails with the address or path it could not use", "[co
     CHECK_FALSE(std::filesystem::exists(g.socket_path()));
   }
 }
+
+TEST_CASE("control: GET /metrics answers the metrics text, behind the token", "[control]") {
+  Hooks h;
+  h.metrics = [] { return std::string("# HELP pharos_x_total X.\n# TYPE pharos_x_total counter\npharos_x_total 3\n"); };
+  Api api(h, kToken);
+  const std::string auth = "Bearer " + std::string(kToken);
+  Reply r = api.handle(Request{"GET", "/metrics", auth, ""});
+  CHECK(r.status == 200);
+  CHECK(r.content_type == "text/plain; version=0.0.4; charset=utf-8");
+  CHECK(r.body == "# HELP pharos_x_total X.\n# TYPE pharos_x_total counter\npharos_x_total 3\n");
+  CHECK(api.handle(Request{"GET", "/metrics", "", ""}).status == 401);
+  CHECK(api.handle(Request{"POST", "/metrics", auth, ""}).status == 405);
+  // Without the hook: nothing to serve.
+  CHECK(Api(Hooks{}, "").handle(Request{"GET", "/metrics", "", ""}).status == 404);
+}
+
+TEST_CASE("control: the metrics-only API serves GET /metrics without a token and 404 elsewhere", "[control]") {
+  Hooks h;
+  h.metrics = [] { return std::string("pharos_x 1\n"); };
+  h.metrics_only = true;
+  Api api(h, "");
+  CHECK(api.handle(Request{"GET", "/metrics?x=1", "", ""}).body == "pharos_x 1\n");
+  Reply r = api.handle(Request{"GET", "/v1/status", "", ""});
+  CHECK(r.status == 404);
+  CHECK(r.error == "no such endpoint: /v1/status (known: /metrics)");
+  CHECK(api.handle(Request{"POST", "/v1/reload", "", ""}).status == 404);
+  CHECK(api.handle(Request{"PUT", "/metrics", "", ""}).status == 405);
+}
+
+TEST_CASE("control: a metrics reply carries its content type over HTTP", "[control]") {
+  Fixture f("", {}, false);
+  f.config().socket.clear();
+  Hooks h = f.hooks();
+  h.metrics = [] { return std::string("pharos_x 1\n"); };
+  h.metrics_only = true;
+  ControlServer server(f.io(), f.config(), std::move(h));
+  Fixture::REQUIRE_OK(on_io(f.io(), [&] { return server.start(); }));
+  auto r = over_tcp(server.tcp_address()->port, request("GET", "/metrics"));
+  CHECK(r.status == 200);
+  CHECK(r.headers[http::field::content_type] == "text/plain; version=0.0.4; charset=utf-8");
+  CHECK(r.body == "pharos_x 1\n");
+  on_io(f.io(), [&] { server.stop(); });
+}
