@@ -135,16 +135,6 @@ Verdict check_request(const http::request_header<>& req) {
   return {};
 }
 
-bool is_hop_by_hop(std::string_view name) {
-  static constexpr std::array<std::string_view, 9> kNames = {
-      "connection", "keep-alive",          "proxy-connection",   "te",     "trailer",
-      "transfer-encoding", "upgrade", "proxy-authenticate", "proxy-authorization"};
-  for (std::string_view n : kNames) {
-    if (iequals(name, n)) return true;
-  }
-  return false;
-}
-
 bool is_hop_by_hop(http::field f) {
   switch (f) {
     case http::field::connection:
@@ -218,7 +208,7 @@ void write_upstream_head(const http::request_header<>& req, const ClientInfo& cl
   std::string_view host = req[http::field::host];
   for (const auto& f : req) {
     const std::string_view name = f.name_string();
-    if (is_hop_by_hop(name) || f.name() == http::field::content_length || f.name() == http::field::expect) continue;
+    if (is_hop_by_hop(f.name()) || f.name() == http::field::content_length || f.name() == http::field::expect) continue;
     if (has_connection && named_by_connection(req, name)) continue;
     if (is_forwarding(name)) {
       if (!opt.trust_forwarded) continue;

@@ -46,8 +46,7 @@ bool normalise_host(std::string_view host_header, std::string& out);
 // Hop-by-hop headers (RFC 9110 §7.6.1), never forwarded either way: Connection, Keep-Alive,
 // Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade, Proxy-Authenticate,
 // Proxy-Authorization, and every header the Connection header names.
-bool is_hop_by_hop(std::string_view name);
-bool is_hop_by_hop(http::field f);  // the same, for a field Beast knows (all nine are)
+bool is_hop_by_hop(http::field f);  // Beast knows all nine: an unknown name is never one
 bool named_by_connection(const http::fields& fields, std::string_view name);
 
 bool is_idempotent(http::verb method);
