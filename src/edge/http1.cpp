@@ -3,6 +3,7 @@
 // endpoint, the ACME challenges and the redirect to https itself, and hands everything else to
 // the proxy core with a ResponseSink that frames the response for HTTP/1.1.
 #include <fcntl.h>
+#include <openssl/err.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -95,14 +96,14 @@ class Http1Sink final : public ResponseSink, public ClientTunnel {
   unsigned status() const { return status_; }
   uint64_t bytes() const { return bytes_; }
 
-  asio::awaitable<error_code> send_head(const http::response_header<>& res, bool has_body,
+  asio::awaitable<error_code> send_head(const ResponseHead& res, bool has_body,
                                         std::optional<uint64_t> length) override {
     if (w_.shared().closing.load(std::memory_order_relaxed)) keep_alive_ = false;
     has_body = has_body && !head_only_;
     framing_ = !has_body ? Framing::None : length ? Framing::Length : version_ >= 11 ? Framing::Chunked : Framing::Close;
     if (framing_ == Framing::Close) keep_alive_ = false;
     write_response_head(version_, res, framing_, length.value_or(0), keep_alive_, head_);
-    status_ = res.result_int();
+    status_ = res.status;
     pending_ = true;
     started_ = true;
     co_return error_code{};
@@ -153,7 +154,7 @@ class Http1Sink final : public ResponseSink, public ClientTunnel {
   }
   bool head_started() const override { return started_; }
 
-  asio::awaitable<ClientTunnel*> upgrade(const http::response_header<>& res) override {
+  asio::awaitable<ClientTunnel*> upgrade(const ResponseHead& res) override {
     write_upgrade_head(res, head_);
     status_ = 101;
     started_ = true;
@@ -556,7 +557,10 @@ asio::awaitable<void> serve_https(Worker& w, tcp::socket socket, ClientSlot slot
   if (!view || !view->state || !view->state->certs || !view->state->certs->default_ctx()) co_return;
   std::shared_ptr<const CertSet> certs = view->state->certs;
   SSL* ssl = SSL_new(certs->default_ctx());
-  if (!ssl) co_return;
+  if (!ssl) {
+    ERR_clear_error();  // the queue stays empty between calls (stream.cpp)
+    co_return;
+  }
   certs->attach(ssl);
   TlsStream stream(std::move(socket), ssl);
   track.socket = &stream.socket();

@@ -135,14 +135,21 @@ Verdict check_request(const http::request_header<>& req) {
   return {};
 }
 
-bool is_hop_by_hop(std::string_view name) {
-  static constexpr std::array<std::string_view, 9> kNames = {
-      "connection", "keep-alive",          "proxy-connection",   "te",     "trailer",
-      "transfer-encoding", "upgrade", "proxy-authenticate", "proxy-authorization"};
-  for (std::string_view n : kNames) {
-    if (iequals(name, n)) return true;
+bool is_hop_by_hop(http::field f) {
+  switch (f) {
+    case http::field::connection:
+    case http::field::keep_alive:
+    case http::field::proxy_connection:
+    case http::field::te:
+    case http::field::trailer:
+    case http::field::transfer_encoding:
+    case http::field::upgrade:
+    case http::field::proxy_authenticate:
+    case http::field::proxy_authorization:
+      return true;
+    default:
+      return false;
   }
-  return false;
 }
 
 bool named_by_connection(const http::fields& fields, std::string_view name) {
@@ -201,7 +208,7 @@ void write_upstream_head(const http::request_header<>& req, const ClientInfo& cl
   std::string_view host = req[http::field::host];
   for (const auto& f : req) {
     const std::string_view name = f.name_string();
-    if (is_hop_by_hop(name) || f.name() == http::field::content_length || f.name() == http::field::expect) continue;
+    if (is_hop_by_hop(f.name()) || f.name() == http::field::content_length || f.name() == http::field::expect) continue;
     if (has_connection && named_by_connection(req, name)) continue;
     if (is_forwarding(name)) {
       if (!opt.trust_forwarded) continue;
@@ -264,38 +271,34 @@ void write_upstream_head(const http::request_header<>& req, const ClientInfo& cl
   out.append("\r\n");
 }
 
-void write_upgrade_head(const http::response_header<>& res, std::string& out) {
+void write_upgrade_head(const ResponseHead& res, std::string& out) {
   out.clear();
   out.append("HTTP/1.1 101 ");
-  std::string_view reason = res.reason();
-  out.append(reason.empty() ? std::string_view("Switching Protocols") : reason);
+  out.append(res.reason.empty() ? std::string_view("Switching Protocols") : res.reason);
   out.append("\r\n");
-  const bool has_connection = res.count(http::field::connection) != 0;
-  for (const auto& f : res) {
-    const std::string_view name = f.name_string();
-    if (is_hop_by_hop(name) || f.name() == http::field::content_length) continue;
-    if (has_connection && named_by_connection(res, name)) continue;
-    append_field(out, name, f.value());
+  const bool has_connection = res.has(http::field::connection);
+  for (const HeaderField& f : res) {
+    if (is_hop_by_hop(f.id) || f.id == http::field::content_length) continue;
+    if (has_connection && res.connection_names(f.name)) continue;
+    append_field(out, f.name, f.value);
   }
   out.append("Connection: upgrade\r\nUpgrade: websocket\r\n\r\n");
 }
 
-void write_response_head(unsigned version, const http::response_header<>& res, Framing framing,
-                         uint64_t content_length, bool keep_alive, std::string& out) {
+void write_response_head(unsigned version, const ResponseHead& res, Framing framing, uint64_t content_length,
+                         bool keep_alive, std::string& out) {
   out.clear();
   out.append(version >= 11 ? "HTTP/1.1 " : "HTTP/1.0 ");
-  append_number(out, res.result_int());
+  append_number(out, res.status);
   out.push_back(' ');
-  std::string_view reason = res.reason();
-  out.append(reason.empty() ? status_reason(res.result_int()) : reason);
+  out.append(res.reason.empty() ? status_reason(res.status) : res.reason);
   out.append("\r\n");
-  const bool has_connection = res.count(http::field::connection) != 0;
-  for (const auto& f : res) {
-    const std::string_view name = f.name_string();
-    if (is_hop_by_hop(name)) continue;
-    if (f.name() == http::field::content_length && framing != Framing::None) continue;
-    if (has_connection && named_by_connection(res, name)) continue;
-    append_field(out, name, f.value());
+  const bool has_connection = res.has(http::field::connection);
+  for (const HeaderField& f : res) {
+    if (is_hop_by_hop(f.id)) continue;
+    if (f.id == http::field::content_length && framing != Framing::None) continue;
+    if (has_connection && res.connection_names(f.name)) continue;
+    append_field(out, f.name, f.value);
   }
   if (framing == Framing::Length) {
     out.append("Content-Length: ");

@@ -12,6 +12,8 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/verb.hpp>
 
+#include "edge/response_head.h"
+
 namespace pharos::edge {
 
 namespace http = boost::beast::http;
@@ -44,7 +46,7 @@ bool normalise_host(std::string_view host_header, std::string& out);
 // Hop-by-hop headers (RFC 9110 §7.6.1), never forwarded either way: Connection, Keep-Alive,
 // Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade, Proxy-Authenticate,
 // Proxy-Authorization, and every header the Connection header names.
-bool is_hop_by_hop(std::string_view name);
+bool is_hop_by_hop(http::field f);  // Beast knows all nine: an unknown name is never one
 bool named_by_connection(const http::fields& fields, std::string_view name);
 
 bool is_idempotent(http::verb method);
@@ -76,13 +78,13 @@ enum class Framing : uint8_t { None, Length, Chunked, Close };
 // upstream's headers without hop-by-hop ones and its framing, then our framing and
 // Connection: close when `keep_alive` is false. `content_length` is used for Framing::Length;
 // for Framing::None (HEAD, 204, 304) the upstream's Content-Length is passed on as it was.
-void write_response_head(unsigned version, const http::response_header<>& res, Framing framing,
-                         uint64_t content_length, bool keep_alive, std::string& out);
+void write_response_head(unsigned version, const ResponseHead& res, Framing framing, uint64_t content_length,
+                         bool keep_alive, std::string& out);
 
 // Writes the head of a member's 101 (Switching Protocols) for the client into `out`: its
 // end-to-end headers (Sec-WebSocket-Accept, -Protocol, -Extensions ...), then Connection: upgrade
 // and Upgrade: websocket.
-void write_upgrade_head(const http::response_header<>& res, std::string& out);
+void write_upgrade_head(const ResponseHead& res, std::string& out);
 
 // A small response of our own (error pages, redirects, health), head and body, into `out`.
 void write_simple_response(unsigned version, unsigned status, std::string_view body, bool keep_alive, bool head_only,

@@ -240,7 +240,8 @@ asio::awaitable<ProxyOutcome> forward(Worker& w, const WorkerView& view, const P
     bool got_bytes = false;
     error_code ec;
     std::string why;  // a TLS handshake's failure
-    std::optional<ResponseParser> parser;
+    std::optional<ResponseParser>& parser = scratch.parser;
+    parser.reset();
     {
       DeadlineGuard guard(w.deadlines(), conn->deadline, conn->socket);
       if (!reused) {
@@ -285,14 +286,14 @@ asio::awaitable<ProxyOutcome> forward(Worker& w, const WorkerView& view, const P
           parser->header_limit(kUpstreamHeaderLimit);
           parser->body_limit(boost::none);
           if (head_request) parser->skip(true);
-          ec = co_await read_head(*conn, *parser, got_bytes);
+          ec = co_await read_head(*conn, *parser, scratch.response_head, got_bytes);
           if (ec) break;
-          const unsigned status = parser->get().result_int();
+          const unsigned status = parser->head().status;
           if (status >= 200 || status == 101) break;
           conn->deadline.arm(t.upstream_response);
         }
         if (ec) failure = (ec == asio::error::timed_out) ? Failure::Timeout : Failure::Head;
-        else if (parser->get().result_int() == 101 && !websocket) {
+        else if (parser->head().status == 101 && !websocket) {
           ec = http::error::bad_status;  // an upgrade nobody asked for
           failure = Failure::Head;
         }
@@ -340,8 +341,8 @@ asio::awaitable<ProxyOutcome> forward(Worker& w, const WorkerView& view, const P
     }
 
     // A response: relay it.
-    auto& res = parser->get();
-    out.status = res.result_int();
+    const ResponseHead& res = parser->head();
+    out.status = res.status;
     if (pool.fails_on(out.status)) {
       passive_fail(w, pool, rt, "status " + std::to_string(out.status));
     } else {
@@ -398,7 +399,7 @@ asio::awaitable<ProxyOutcome> forward(Worker& w, const WorkerView& view, const P
     }
     if (!client_ok) out.complete = false;
     // Keep the connection for the next request when the exchange ended cleanly.
-    if (upstream_ok && client_ok && parser->is_done() && res.keep_alive() && conn->in.size() == 0 &&
+    if (upstream_ok && client_ok && parser->is_done() && parser->keep_alive() && conn->in.size() == 0 &&
         (!conn->ssl || SSL_pending(conn->ssl) == 0) && state.cfg.limits.upstream_idle_per_member > 0 &&
         t.upstream_idle.count() > 0) {
       if (!private_conn) {

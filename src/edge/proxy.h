@@ -44,7 +44,7 @@ class ResponseSink {
   // The response head from a member. `has_body`: a body follows (not for HEAD, 1xx, 204, 304);
   // `length`: its Content-Length, if the member gave one. May be held back and sent with the
   // first piece of body.
-  virtual asio::awaitable<error_code> send_head(const http::response_header<>& res, bool has_body,
+  virtual asio::awaitable<error_code> send_head(const ResponseHead& res, bool has_body,
                                                 std::optional<uint64_t> length) = 0;
   virtual asio::awaitable<error_code> send_body(asio::const_buffer data) = 0;
   // The end of the response (sends a held-back head, the last chunk).
@@ -58,7 +58,7 @@ class ResponseSink {
   virtual bool head_started() const = 0;  // an error page can no longer replace the response
   // A member's 101 to a WebSocket handshake: sends the head and hands over the connection for
   // the tunnel; null when the head could not be sent.
-  virtual asio::awaitable<ClientTunnel*> upgrade(const http::response_header<>& res) = 0;
+  virtual asio::awaitable<ClientTunnel*> upgrade(const ResponseHead& res) = 0;
 };
 
 // A request as the front end read it: head, the whole body (buffered up to the body limit, so
@@ -91,6 +91,8 @@ struct ProxyOutcome {
 struct Scratch {
   std::string head;           // the client's response head
   std::string upstream_head;  // the upstream request head
+  std::string response_head;  // the member's response head, as read (ResponseHead's views point here)
+  std::optional<ResponseParser> parser;  // the member's response (about 4 KiB: not in a coroutine frame)
   std::string proxy_header;   // the PROXY protocol header
   static constexpr size_t kRelaySize = 16 * 1024;
   std::unique_ptr<char[]> relay{new char[kRelaySize]};

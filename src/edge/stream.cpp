@@ -107,6 +107,10 @@ TlsStream::TlsStream(tcp::socket socket, SSL* ssl) : socket_(std::move(socket)),
 
 TlsStream::~TlsStream() { SSL_free(ssl_); }
 
+// OpenSSL's error queue (one per thread) is empty between calls: every failure clears it once
+// handled (here, for reads, writes and handshakes; where contexts and sessions are made, for
+// theirs). So there is no ERR_clear_error() before each SSL_read/SSL_write (about 200
+// instructions each, several per request), and SSL_get_error() never sees a stale error.
 asio::awaitable<bool> ssl_wait(tcp::socket& socket, const Deadline& deadline, int ssl_error, error_code& ec) {
   if (deadline.expired) {
     ec = asio::error::timed_out;
@@ -139,7 +143,6 @@ asio::awaitable<bool> TlsStream::wait_for(int ssl_error, error_code& ec) {
 
 asio::awaitable<error_code> TlsStream::handshake() {
   for (;;) {
-    ERR_clear_error();
     errno = 0;
     int r = SSL_accept(ssl_);
     if (r == 1) co_return error_code{};
@@ -150,7 +153,6 @@ asio::awaitable<error_code> TlsStream::handshake() {
 
 asio::awaitable<IoResult> TlsStream::read_some(asio::mutable_buffer b) {
   for (;;) {
-    ERR_clear_error();
     errno = 0;
     size_t n = 0;
     if (SSL_read_ex(ssl_, b.data(), b.size(), &n) == 1) co_return IoResult{error_code{}, n};
@@ -168,7 +170,6 @@ asio::awaitable<error_code> TlsStream::wait_readable() {
 
 asio::awaitable<error_code> TlsStream::write_one(const char* data, size_t size) {
   while (size > 0) {
-    ERR_clear_error();
     errno = 0;
     size_t n = 0;
     if (SSL_write_ex(ssl_, data, size, &n) == 1) {
@@ -210,7 +211,6 @@ asio::awaitable<error_code> TlsStream::write(std::span<const asio::const_buffer>
 }
 
 void TlsStream::shutdown_send() {
-  ERR_clear_error();
   SSL_shutdown(ssl_);
   ERR_clear_error();
   error_code ignored;
@@ -218,7 +218,6 @@ void TlsStream::shutdown_send() {
 }
 
 asio::awaitable<void> TlsStream::shutdown() {
-  ERR_clear_error();
   SSL_shutdown(ssl_);  // queues close_notify and sends it if the socket takes it; no waiting
   ERR_clear_error();
   error_code ignored;

@@ -8,6 +8,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/http/error.hpp>
 
 namespace pharos::edge {
 
@@ -35,11 +36,10 @@ bool dead(UpstreamConn& c) {
   ssize_t r = ::recv(c.socket.native_handle(), &b, 1, MSG_PEEK | MSG_DONTWAIT);
   if (r < 0) return errno != EAGAIN && errno != EWOULDBLOCK;
   if (r == 0 || !c.ssl) return true;  // 0: closed by the member; > 0: bytes nobody asked for
-  ERR_clear_error();
   size_t n = 0;
   const int ok = SSL_read_ex(c.ssl, &b, 1, &n);
   const int err = ok == 1 ? SSL_ERROR_NONE : SSL_get_error(c.ssl, ok);
-  ERR_clear_error();
+  if (err != SSL_ERROR_NONE && err != SSL_ERROR_WANT_READ) ERR_clear_error();
   return err != SSL_ERROR_WANT_READ;
 }
 }  // namespace
@@ -49,7 +49,6 @@ asio::awaitable<error_code> upstream_handshake(UpstreamConn& c, std::string& why
   c.socket.native_non_blocking(true, ignored);  // OpenSSL reads and writes it; we wait for readiness
   SSL_set_fd(c.ssl, c.socket.native_handle());
   for (;;) {
-    ERR_clear_error();
     errno = 0;
     const int r = SSL_connect(c.ssl);
     if (r == 1) co_return error_code{};
@@ -75,7 +74,6 @@ asio::awaitable<IoResult> upstream_read(UpstreamConn& c, asio::mutable_buffer b)
     co_return IoResult{settle(ec, c.deadline), n};
   }
   for (;;) {
-    ERR_clear_error();
     errno = 0;
     size_t n = 0;
     if (SSL_read_ex(c.ssl, b.data(), b.size(), &n) == 1) co_return IoResult{error_code{}, n};
@@ -94,7 +92,6 @@ asio::awaitable<error_code> upstream_write(UpstreamConn& c, std::span<const asio
     const char* data = static_cast<const char*>(b.data());
     size_t size = b.size();
     while (size > 0) {
-      ERR_clear_error();
       errno = 0;
       size_t n = 0;
       if (SSL_write_ex(c.ssl, data, size, &n) == 1) {
@@ -111,7 +108,6 @@ asio::awaitable<error_code> upstream_write(UpstreamConn& c, std::span<const asio
 
 void upstream_shutdown_send(UpstreamConn& c) {
   if (c.ssl) {
-    ERR_clear_error();
     SSL_shutdown(c.ssl);
     ERR_clear_error();
   }
@@ -129,14 +125,23 @@ asio::awaitable<error_code> connect(UpstreamConn& c, const tcp::endpoint& to) {
   co_return ec;
 }
 
-asio::awaitable<error_code> read_head(UpstreamConn& c, ResponseParser& p, bool& got_bytes) {
+std::string_view readable(const beast::flat_buffer& in) {
+  return {static_cast<const char*>(in.data().data()), in.size()};
+}
+
+asio::awaitable<error_code> read_head(UpstreamConn& c, ResponseParser& p, std::string& store, bool& got_bytes) {
   for (;;) {
     if (c.in.size() > 0) {
       got_bytes = true;
       error_code ec;
-      const size_t used = p.put(c.in.data(), ec);
+      const std::string_view in = readable(c.in);
+      const size_t used = p.put(in, ec);
+      if (!ec && p.is_header_done()) {
+        p.keep_head(in.data(), used, store);
+        c.in.consume(used);
+        co_return error_code{};
+      }
       c.in.consume(used);
-      if (!ec && p.is_header_done()) co_return error_code{};
       if (ec && ec != http::error::need_more) co_return ec;
       if (!ec) continue;
     }
@@ -152,17 +157,14 @@ asio::awaitable<error_code> read_head(UpstreamConn& c, ResponseParser& p, bool& 
 }
 
 asio::awaitable<IoResult> read_body(UpstreamConn& c, ResponseParser& p, char* data, size_t size) {
-  auto& body = p.get().body();
-  body.data = data;
-  body.size = size;
-  body.more = true;
+  p.body_buffer(data, size);
   for (;;) {
-    if (p.is_done()) co_return IoResult{error_code{}, size - body.size};
+    if (p.is_done()) co_return IoResult{error_code{}, size - p.body_room()};
     if (c.in.size() > 0) {
       error_code ec;
-      const size_t used = p.put(c.in.data(), ec);
+      const size_t used = p.put(readable(c.in), ec);
       c.in.consume(used);
-      const size_t produced = size - body.size;
+      const size_t produced = size - p.body_room();
       if (ec == http::error::need_buffer) co_return IoResult{error_code{}, produced};
       if (ec && ec != http::error::need_more) co_return IoResult{ec, produced};
       if (produced > 0 || p.is_done()) co_return IoResult{error_code{}, produced};
@@ -172,14 +174,19 @@ asio::awaitable<IoResult> read_body(UpstreamConn& c, ResponseParser& p, char* da
     if (ec == asio::error::eof) {
       error_code eof_ec;
       p.put_eof(eof_ec);  // completes a body that runs to the end of the connection
-      co_return IoResult{eof_ec, size - body.size};
+      co_return IoResult{eof_ec, size - p.body_room()};
     }
-    if (ec) co_return IoResult{ec, size - body.size};
+    if (ec) co_return IoResult{ec, size - p.body_room()};
   }
 }
 
 bool reusable(UpstreamConn& c, SteadyClock::time_point now, std::chrono::milliseconds idle) {
-  return now - c.idle_since < idle && !dead(c);
+  const auto idle_for = now - c.idle_since;
+  if (idle_for >= idle) return false;
+  // Under load a connection comes back within microseconds: no peek (a recv per request). A
+  // close the member sent in that time fails the request before any response byte, and the
+  // request goes again as one on a stale connection.
+  return idle_for < kPeekAfter || !dead(c);
 }
 
 std::unique_ptr<UpstreamConn> UpstreamPool::take(uint32_t id, SteadyClock::time_point now,

@@ -1,4 +1,4 @@
-// Connections to members: connecting, reading a response head and body with Beast's parser fed
+// Connections to members: connecting, reading a response head and body with ResponseParser fed
 // by hand, and each worker's pool of idle keep-alive connections (LIFO per member, closed after
 // the idle timeout or when the member closed them meanwhile).
 #pragma once
@@ -14,15 +14,13 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/buffer_body.hpp>
-#include <boost/beast/http/parser.hpp>
 
+#include "edge/response_head.h"
 #include "edge/stream.h"
 
 namespace pharos::edge {
 
 namespace beast = boost::beast;
-namespace http = beast::http;
 
 struct UpstreamConn {
   explicit UpstreamConn(const asio::any_io_executor& ex) : socket(ex) {}
@@ -40,8 +38,6 @@ struct UpstreamConn {
   uint64_t requests = 0;  // served on this connection so far
 };
 
-using ResponseParser = http::response_parser<http::buffer_body>;
-
 // Connects with the deadline armed by the caller; sets TCP_NODELAY.
 asio::awaitable<error_code> connect(UpstreamConn& c, const tcp::endpoint& to);
 
@@ -57,21 +53,25 @@ asio::awaitable<error_code> upstream_write(UpstreamConn& c, std::span<const asio
 // No more bytes to the member (close_notify for TLS, then FIN); reading goes on.
 void upstream_shutdown_send(UpstreamConn& c);
 
-// Reads until `p` has the response head. `got_bytes` tells whether the member sent anything.
-asio::awaitable<error_code> read_head(UpstreamConn& c, ResponseParser& p, bool& got_bytes);
+// Reads until `p` has the response head, whose text then lives in `store` (p.head()'s views
+// point there). `got_bytes` tells whether the member sent anything.
+asio::awaitable<error_code> read_head(UpstreamConn& c, ResponseParser& p, std::string& store, bool& got_bytes);
 
 // Reads body bytes into [data, data + size) through `p`; returns how many arrived. Returns 0
 // with no error only when the body is complete (p.is_done()).
 asio::awaitable<IoResult> read_body(UpstreamConn& c, ResponseParser& p, char* data, size_t size);
 
-// Whether an idle connection may carry another request: idle for less than `idle`, and the
-// member has neither closed it nor sent anything meanwhile.
+// Connections idle for less than this are reused without checking whether the member closed them.
+constexpr std::chrono::milliseconds kPeekAfter{10};
+
+// Whether an idle connection may carry another request: idle for less than `idle`, and (when
+// idle for kPeekAfter or more) the member has neither closed it nor sent anything meanwhile.
 bool reusable(UpstreamConn& c, SteadyClock::time_point now, std::chrono::milliseconds idle);
 
 class UpstreamPool {
  public:
   // An idle connection to `id`, or null. Drops those idle longer than `idle` and those the member
-  // closed meanwhile (a peek sees end of file, or bytes nobody asked for).
+  // closed meanwhile (a peek sees end of file, or bytes nobody asked for; see reusable()).
   std::unique_ptr<UpstreamConn> take(uint32_t id, SteadyClock::time_point now, std::chrono::milliseconds idle);
   // Keeps a connection for reuse (closes it when `max_idle` are kept already).
   void put(std::unique_ptr<UpstreamConn> c, SteadyClock::time_point now, unsigned max_idle);
