@@ -118,7 +118,9 @@ TEST_CASE("certbot deploy hook: the edge serves the renewed certificate, reloade
     CHECK(contains(r.output,
                    "www.a.test: 127.0.0.1:" + std::to_string(e.https_port()) + " serves the renewed certificate"));
     CHECK(contains(r.output, "certbot-deploy-hook: a.test: 127.0.0.1:"));  // each renewed domain
-    CHECK(e.logged("reload: done reason=\"control API\"", mark));
+    // The file watcher may have seen the renewed files first: requests that meet while a reload
+    // is pending are done as one, their reasons joined ("changed: ..., control API").
+    CHECK(e.logged(R"(reload: done reason="([^"]*, )?control API(, [^"]*)?")", mark));
   }
   SECTION("by SIGHUP to the pid in a pid file") {
     const std::string pidfile = e.dir().write("pharos.pid", std::to_string(e.process().pid()) + "\n");
@@ -128,7 +130,7 @@ TEST_CASE("certbot deploy hook: the edge serves the renewed certificate, reloade
     INFO(r.output);
     CHECK(r.status == 0);
     CHECK(contains(r.output, "reload: pidfile"));
-    CHECK(e.logged("reload: done reason=\"SIGHUP\"", mark));
+    CHECK(e.logged(R"(reload: done reason="([^"]*, )?SIGHUP(, [^"]*)?")", mark));
   }
   const std::string now = served_serial(e, "www.a.test");
   CHECK(now != first);
