@@ -138,7 +138,7 @@ size_t QueryProcessor::process(const Snapshot& s, const uint8_t* packet, size_t 
         client_of(query_, peer, client);
         resolve(s, query_, t, client, rng_, plan_);
         // A SERVFAIL keeps its selections (for explain) but answered nothing.
-        if (plan_.selections && s.answers && plan_.rcode == dns::rcode::NOERROR) count_answers(plan_, *s.answers, slot_);
+        if (plan_.selections && s.answers && slot_ != kUncounted && plan_.rcode == dns::rcode::NOERROR) count_answers(plan_, *s.answers, slot_);
       } else {
         resolve(s, query_, t, policy::Client{}, rng_, plan_);
       }

@@ -45,9 +45,12 @@ void write_metrics(metrics::TextWriter& w, const std::vector<const QueryCounters
 
 class QueryProcessor {
  public:
+  // A processor that counts no policy answers (explain, tools): its queries are not clients'.
+  static constexpr unsigned kUncounted = ~0u;
+
   // Seeds its random source from the system's. `slot`: this worker's block in the snapshot's
-  // AnswerCounters (each worker its own).
-  explicit QueryProcessor(unsigned slot = 0);
+  // AnswerCounters (each worker its own, since a block has one writer), or kUncounted.
+  explicit QueryProcessor(unsigned slot);
 
   // Returns the reply length, or 0 when the packet gets no reply. `reply` holds `cap` bytes and
   // must not overlap `packet`. `peer` is the client's address (null: unknown), which cidr policy

@@ -338,7 +338,9 @@ Result<json::value> explain(const ExplainContext& context, const control::Explai
     peer_ptr = reinterpret_cast<const sockaddr*>(&peer);
   }
 
-  auto processor = std::make_unique<query::QueryProcessor>();  // a fresh random source
+  // A fresh random source, and no worker's answer counters: a block has one writer, and an
+  // explained query is not a client's answer.
+  auto processor = std::make_unique<query::QueryProcessor>(query::QueryProcessor::kUncounted);
   std::vector<uint8_t> reply(65535);
   const size_t n = processor->process(snapshot, packet->data(), packet->size(), reply.data(), reply.size(),
                                       query::Transport::Udp, peer_ptr);

@@ -45,7 +45,7 @@ constexpr size_t kOptionSets = 4;
 
 struct State {
   Snapshot snaps[kOptionSets];
-  QueryProcessor processor;
+  QueryProcessor processor{QueryProcessor::kUncounted};
   // Exactly 65535 bytes on the heap (what the workers pass), so ASan sees any write past it.
   std::unique_ptr<uint8_t[]> udp = std::make_unique<uint8_t[]>(pharos::dns::kMaxMessage);
   std::unique_ptr<uint8_t[]> tcp = std::make_unique<uint8_t[]>(pharos::dns::kMaxMessage);

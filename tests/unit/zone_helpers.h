@@ -84,7 +84,7 @@ class Engine {
 
  private:
   query::Snapshot snap_;
-  query::QueryProcessor proc_;
+  query::QueryProcessor proc_{query::QueryProcessor::kUncounted};
 };
 
 }  // namespace pharos::test

@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "control/wire.h"
+#include "query/answer_counters.h"
 #include "server/inspect.h"
 #include "unit/policy/policy_fixture.h"
 
@@ -27,6 +28,9 @@ records:
 
 struct Inspect {
   Fixture f{kYaml};
+  // The workers' answer counters, as the publisher attaches them (two workers).
+  std::shared_ptr<query::AnswerCounters> answers =
+      std::make_shared<query::AnswerCounters>(f.set->member_keys().size(), f.set->records().size(), 2);
   // The snapshot as the publisher makes it, from the view the test has set.
   std::shared_ptr<const query::Snapshot> snapshot() {
     auto s = std::make_shared<query::Snapshot>();
@@ -34,6 +38,7 @@ struct Inspect {
     s->policies = f.set;
     s->health = f.view;
     s->standings = std::make_shared<const policy::Standings>(*f.set, f.view.get());
+    s->answers = answers;
     return s;
   }
   server::ExplainContext context() {
@@ -75,6 +80,8 @@ TEST_CASE("inspect: explain of a failover record names the members, their checks
   CHECK(member(v, "192.0.2.10").at("chosen") == true);
   CHECK(member(v, "192.0.2.10").at("check").at("name") == "a");
   CHECK(member(v, "192.0.2.11").at("chosen") == false);
+  // An explained query is not a client's: no worker's answer counter moved.
+  for (uint32_t m = 0; m < t.answers->members(); ++m) CHECK(t.answers->member(m) == 0);
 
   t.f.state("a", Health::Unhealthy);
   v = t.explain("www.example.com", "A");
