@@ -367,8 +367,7 @@ asio::awaitable<bool> one_request(Worker& w, Stream& stream, ConnTrack& track, c
   auto& req = p.get();
   const unsigned version = req.version();
   const bool head_only = req.method() == http::verb::head;
-  const Verdict verdict = check_request(req);
-  normalise_host(req[http::field::host], host);
+  const Verdict verdict = check_request(req, host);
   if (verdict.status) {
     w.counters().inc(Stat::BadRequests);
     w.log()->debug("edge: {}: refused {}: {}", peer, verdict.status, verdict.reason);

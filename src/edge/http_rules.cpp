@@ -87,7 +87,7 @@ bool normalise_host(std::string_view h, std::string& out) {
   return true;
 }
 
-Verdict check_request(const http::request_header<>& req) {
+Verdict check_request(const http::request_header<>& req, std::string& normalised_host) {
   const bool http11 = req.version() >= 11;
   unsigned content_lengths = 0, transfer_encodings = 0, hosts = 0;
   std::string_view te, host;
@@ -99,10 +99,10 @@ Verdict check_request(const http::request_header<>& req) {
       ++transfer_encodings;
       te = f.value();
     } else if (name == http::field::host) {
-      ++hosts;
-      host = f.value();
+      if (++hosts == 1) host = f.value();
     }
   }
+  const bool host_ok = normalise_host(host, normalised_host);
   if (transfer_encodings && content_lengths) return {400, "both Content-Length and Transfer-Encoding"};
   if (content_lengths > 1) return {400, "more than one Content-Length"};
   if (transfer_encodings) {
@@ -123,10 +123,7 @@ Verdict check_request(const http::request_header<>& req) {
   }
   if (hosts > 1) return {400, "more than one Host"};
   if (http11 && hosts == 0) return {400, "no Host header"};
-  if (hosts == 1) {
-    std::string scratch;
-    if (!normalise_host(host, scratch)) return {400, "invalid Host header"};
-  }
+  if (hosts == 1 && !host_ok) return {400, "invalid Host header"};
   if (req.method() == http::verb::connect) return {405, "CONNECT is not proxied"};
   const auto target = req.target();
   if (target.empty() || (target.front() != '/' && !(target == "*" && req.method() == http::verb::options))) {

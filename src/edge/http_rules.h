@@ -37,7 +37,13 @@ struct Verdict {
 // Content-Length, a Transfer-Encoding other than one "chunked", Transfer-Encoding in HTTP/1.0,
 // no Host (or more than one) in HTTP/1.1, a Host that is not a host name or address, a target
 // that is not origin-form, or CONNECT/an upgrade: refused (400, or 501 for an unknown coding).
-Verdict check_request(const http::request_header<>& req);
+// `host`: the first Host header's host as normalise_host() gives it (empty when it is not
+// valid), whatever the verdict (for the log), so that a request normalises its host once.
+Verdict check_request(const http::request_header<>& req, std::string& host);
+inline Verdict check_request(const http::request_header<>& req) {
+  std::string host;
+  return check_request(req, host);
+}
 
 // The Host header's host, lowercased, without port and trailing dot; empty if it is not a
 // valid host ("example.com", "192.0.2.1", "[2001:db8::1]").

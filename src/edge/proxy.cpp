@@ -284,7 +284,6 @@ asio::awaitable<ProxyOutcome> forward(Worker& w, const WorkerView& view, const P
         for (;;) {
           parser.emplace();
           parser->header_limit(kUpstreamHeaderLimit);
-          parser->body_limit(boost::none);
           if (head_request) parser->skip(true);
           ec = co_await read_head(*conn, *parser, scratch.response_head, got_bytes);
           if (ec) break;
@@ -367,7 +366,6 @@ asio::awaitable<ProxyOutcome> forward(Worker& w, const WorkerView& view, const P
     const bool has_body = !parser->is_done();
     std::optional<uint64_t> length;
     if (has_body && parser->content_length()) length = *parser->content_length();
-    parser->eager(true);
     bool upstream_ok = true;
     bool client_ok = !co_await sink.send_head(res, has_body, length);
     if (client_ok && has_body) {
