@@ -31,8 +31,6 @@ constexpr size_t kClientReadSize = 16 * 1024;
 constexpr std::string_view kAcmePrefix = "/.well-known/acme-challenge/";
 constexpr size_t kAcmeMaxFile = 64 * 1024;
 
-using RequestParser = http::request_parser<http::string_body>;
-
 bool is_http_error(const error_code& ec) { return ec.category() == make_error_code(http::error::bad_target).category(); }
 
 template <class Stream>
@@ -260,7 +258,10 @@ struct ScratchLease {
   Worker& w;
   std::unique_ptr<Scratch> s;
   explicit ScratchLease(Worker& w) : w(w), s(w.lease()) {}
-  ~ScratchLease() { w.give_back(std::move(s)); }
+  ~ScratchLease() {
+    s->request.reset();  // the request's fields go now, not when the scratch is next lent
+    w.give_back(std::move(s));
+  }
 };
 
 struct ConnGuard {
@@ -291,6 +292,121 @@ struct ConnState {
   std::unique_ptr<UpstreamConn> own_upstream;  // PROXY protocol pools: this client's own connection
 };
 
+// How a request ends that is not answered normally: kSilent closes the connection without a
+// response; other statuses are refused with `text`.
+constexpr unsigned kSilent = 1;
+using Refusal = std::pair<unsigned, std::string_view>;
+
+// A head that could not be read (counted here).
+Refusal head_refusal(Worker& w, const error_code& ec) {
+  if (ec == http::error::header_limit) {
+    w.counters().inc(Stat::TooLarge);
+    return {431, "request headers too large\n"};
+  }
+  if (ec == http::error::body_limit) {
+    w.counters().inc(Stat::TooLarge);
+    return {413, "request body too large\n"};
+  }
+  if (ec == asio::error::timed_out) {
+    w.counters().inc(Stat::ClientTimeouts);
+    return {408, "request timed out\n"};
+  }
+  if (is_http_error(ec)) {
+    w.counters().inc(Stat::BadRequests);
+    return {400, "malformed request\n"};
+  }
+  return {kSilent, {}};
+}
+
+// The body, buffered (up to the limit) so that a retry can send it again, after a 100 Continue
+// when the client asked for one. {0, ""} when it is all there. Its own coroutine (as
+// answer_locally), so that what only some requests need stays out of one_request's frame: a frame
+// over asio's recycling limit (1,020 bytes) is allocated and freed for every request.
+template <class Stream>
+asio::awaitable<Refusal> receive_body(Worker& w, Stream& stream, beast::flat_buffer& in, RequestParser& p,
+                                      const config::EdgeConfig& cfg) {
+  const auto& req = p.get();
+  const auto expect = req[http::field::expect];
+  if (!expect.empty()) {
+    if (!beast::iequals(expect, "100-continue")) co_return Refusal{417, "unsupported expectation\n"};
+    if (req.version() >= 11) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      std::array<asio::const_buffer, 1> b{asio::buffer(kContinue)};
+      stream.deadline().arm(cfg.timeouts.client_send);
+      if (co_await stream.write(b)) co_return Refusal{kSilent, {}};
+    }
+  }
+  stream.deadline().arm(cfg.timeouts.client_body);
+  const error_code ec = co_await read_body(stream, in, p);
+  if (!ec) co_return Refusal{0, {}};
+  if (ec == http::error::body_limit) {
+    w.counters().inc(Stat::TooLarge);
+    co_return Refusal{413, "request body too large\n"};
+  }
+  if (ec == asio::error::timed_out) {
+    w.counters().inc(Stat::ClientTimeouts);
+    co_return Refusal{408, "request timed out\n"};
+  }
+  if (is_http_error(ec) && ec != http::error::partial_message) {
+    w.counters().inc(Stat::BadRequests);
+    co_return Refusal{400, "malformed request body\n"};
+  }
+  co_return Refusal{kSilent, {}};
+}
+
+// A response of the edge's own, its connection kept when the request was read whole: the health
+// endpoint; on port 80 (with https configured) ACME challenges from the webroot and the redirect
+// to https; else 429 over the client's request rate. `keep_alive`: the request was read whole and
+// may be followed by another (a request body left unread ends the connection).
+template <class Stream>
+asio::awaitable<void> answer_locally(Worker& w, const WorkerView& view, const http::request_header<>& req,
+                                     const std::string& host, std::string_view path, bool keep_alive,
+                                     Http1Sink<Stream>& sink) {
+  constexpr bool https = Stream::kTls;
+  const config::EdgeConfig& cfg = view.state->cfg;
+  const unsigned version = req.version();
+  const bool head_only = req.method() == http::verb::head;
+  sink.configure(version, keep_alive, head_only);
+  if (path == cfg.health_path) {
+    w.counters().inc(Stat::HealthRequests);
+    if (req.method() != http::verb::get && !head_only) {
+      co_await sink.send_local(405, "use GET or HEAD\n", "Allow: GET, HEAD\r\n");
+    } else {
+      auto [status, body] = health_of(w, view, host);
+      co_await sink.send_local(status, body);
+    }
+    co_return;
+  }
+  const uint16_t https_port = view.state->https_port;
+  if (!https && https_port != 0) {
+    if (path.starts_with(kAcmePrefix)) {
+      std::string file;
+      const std::string_view token = path.substr(kAcmePrefix.size());
+      if ((req.method() == http::verb::get || head_only) && !cfg.acme_webroot.empty() && valid_token(token) &&
+          read_small_file(cfg.acme_webroot + std::string(kAcmePrefix) + std::string(token), file)) {
+        w.counters().inc(Stat::AcmeServed);
+        co_await sink.send_local(200, file);
+      } else {
+        co_await sink.send_local(404, "not found\n");
+      }
+    } else if (host.empty()) {
+      sink.configure(version, false, head_only);
+      co_await sink.send_local(400, "no Host header\n");
+    } else {
+      w.counters().inc(Stat::Redirects);
+      std::string location = "Location: https://" + host;
+      if (https_port != 443) location += ":" + std::to_string(https_port);
+      location.append(req.target());
+      location += "\r\n";
+      const bool safe = req.method() == http::verb::get || head_only;
+      co_await sink.send_local(safe ? 301 : 308, "moved to https\n", location);
+    }
+    co_return;
+  }
+  w.counters().inc(Stat::RateLimited);
+  co_await sink.send_local(429, "too many requests\n", "Retry-After: 1\r\n");
+}
+
 // One request on a connection and its response; false when the connection must end. Its own
 // coroutine, so that its frame (the parser, the sink, everything a request needs: about 2 KiB)
 // exists only while a request does, not while the connection waits idle.
@@ -302,8 +418,6 @@ asio::awaitable<bool> one_request(Worker& w, Stream& stream, ConnTrack& track, c
   beast::flat_buffer& in = conn.in;
   bool& linger_close = conn.linger_close;
   std::unique_ptr<UpstreamConn>& own_upstream = conn.own_upstream;
-  std::string host;
-  std::string file;
   // The state as it is now (a reload may have come while the connection was idle), held for
   // the whole request.
   std::shared_ptr<const WorkerView> view = w.view();
@@ -312,8 +426,10 @@ asio::awaitable<bool> one_request(Worker& w, Stream& stream, ConnTrack& track, c
   track.idle = false;
   const auto t0 = SteadyClock::now();
   ScratchLease scratch(w);
+  std::string& host = scratch.s->host;
+  host.clear();
   Http1Sink<Stream> sink(stream, w, scratch.s->head, cfg.timeouts.client_send, in);
-  RequestParser p;
+  RequestParser& p = scratch.s->request.emplace();  // about 300 bytes: not in this frame
   p.header_limit(static_cast<std::uint32_t>(cfg.limits.header_bytes));
   p.body_limit(cfg.limits.body_bytes);
   stream.deadline().arm(cfg.timeouts.client_header);
@@ -345,22 +461,10 @@ asio::awaitable<bool> one_request(Worker& w, Stream& stream, ConnTrack& track, c
     log_access(status, nullptr, -1, sink.bytes());
   };
 
-  host.clear();
   if (ec) {
     if (!got) co_return false;  // closed, reset or timed out before a request
-    if (ec == http::error::header_limit) {
-      w.counters().inc(Stat::TooLarge);
-      co_await refuse(431, "request headers too large\n");
-    } else if (ec == http::error::body_limit) {
-      w.counters().inc(Stat::TooLarge);
-      co_await refuse(413, "request body too large\n");
-    } else if (ec == asio::error::timed_out) {
-      w.counters().inc(Stat::ClientTimeouts);
-      co_await refuse(408, "request timed out\n");
-    } else if (is_http_error(ec)) {
-      w.counters().inc(Stat::BadRequests);
-      co_await refuse(400, "malformed request\n");
-    }
+    const auto [status, text] = head_refusal(w, ec);
+    if (status != kSilent) co_await refuse(status, text);
     co_return false;
   }
   w.counters().inc(Stat::Requests);
@@ -376,100 +480,27 @@ asio::awaitable<bool> one_request(Worker& w, Stream& stream, ConnTrack& track, c
   }
   const std::string_view target = req.target();
   const std::string_view path = path_of(target);
-  // A response of our own leaves a request body unread: that ends the connection.
-  const bool local_keep_alive = req.keep_alive() && p.is_done() && !w.shared().closing.load(std::memory_order_relaxed);
-
-  // The health endpoint, on every listener.
-  if (path == cfg.health_path) {
-    w.counters().inc(Stat::HealthRequests);
-    sink.configure(version, local_keep_alive, head_only);
-    if (req.method() != http::verb::get && !head_only) {
-      co_await sink.send_local(405, "use GET or HEAD\n", "Allow: GET, HEAD\r\n");
-    } else {
-      auto [status, body] = health_of(w, *view, host);
-      co_await sink.send_local(status, body);
-    }
-    log_access(sink.status(), nullptr, -1, sink.bytes());
-    linger_close = !p.is_done();
-    if (!sink.keep_alive()) co_return false;
-    co_return true;
-  }
-
-  // Port 80 with https configured: ACME challenges from the webroot, everything else redirected.
-  const uint16_t https_port = view->state->https_port;
-  if (!https && https_port != 0) {
-    sink.configure(version, local_keep_alive, head_only);
-    if (path.starts_with(kAcmePrefix)) {
-      const std::string_view token = path.substr(kAcmePrefix.size());
-      if ((req.method() == http::verb::get || head_only) && !cfg.acme_webroot.empty() && valid_token(token) &&
-          read_small_file(cfg.acme_webroot + std::string(kAcmePrefix) + std::string(token), file)) {
-        w.counters().inc(Stat::AcmeServed);
-        co_await sink.send_local(200, file);
-      } else {
-        co_await sink.send_local(404, "not found\n");
-      }
-    } else if (host.empty()) {
-      sink.configure(version, false, head_only);
-      co_await sink.send_local(400, "no Host header\n");
-    } else {
-      w.counters().inc(Stat::Redirects);
-      std::string location = "Location: https://" + host;
-      if (https_port != 443) location += ":" + std::to_string(https_port);
-      location.append(target);
-      location += "\r\n";
-      const bool safe = req.method() == http::verb::get || head_only;
-      co_await sink.send_local(safe ? 301 : 308, "moved to https\n", location);
-    }
-    log_access(sink.status(), nullptr, -1, sink.bytes());
-    linger_close = !p.is_done();
-    if (!sink.keep_alive()) co_return false;
-    co_return true;
-  }
-
-  // The client's request rate (proxied requests only: the health endpoint, ACME challenges and
-  // redirects are not counted).
+  // The health endpoint, port 80's ACME challenges and redirects, the client's request rate
+  // (proxied requests only): answered here.
   const config::EdgeLimits& limits = cfg.limits;
-  if (limits.client_rate != 0 &&
-      !w.shared().limiter.take(slot.key, limits.client_rate, limits.client_burst ? limits.client_burst : limits.client_rate,
-                               steady_ms())) {
-    w.counters().inc(Stat::RateLimited);
-    sink.configure(version, local_keep_alive, head_only);
-    co_await sink.send_local(429, "too many requests\n", "Retry-After: 1\r\n");
+  const bool local = path == cfg.health_path || (!https && view->state->https_port != 0) ||
+                     (limits.client_rate != 0 &&
+                      !w.shared().limiter.take(slot.key, limits.client_rate,
+                                               limits.client_burst ? limits.client_burst : limits.client_rate, steady_ms()));
+  if (local) {
+    const bool keep_alive = req.keep_alive() && p.is_done() && !w.shared().closing.load(std::memory_order_relaxed);
+    co_await answer_locally<Stream>(w, *view, req, host, path, keep_alive, sink);
     log_access(sink.status(), nullptr, -1, sink.bytes());
     linger_close = !p.is_done();
-    if (!sink.keep_alive()) co_return false;
-    co_return true;
+    co_return sink.keep_alive();
   }
 
   // The body, buffered (up to the limit) so that a retry can send it again.
   const bool keep_alive = req.keep_alive() && !w.shared().closing.load(std::memory_order_relaxed);
   if (!p.is_done()) {
-    const auto expect = req[http::field::expect];
-    if (!expect.empty()) {
-      if (!beast::iequals(expect, "100-continue")) {
-        co_await refuse(417, "unsupported expectation\n");
-        co_return false;
-      }
-      if (version >= 11) {
-        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-        std::array<asio::const_buffer, 1> b{asio::buffer(kContinue)};
-        stream.deadline().arm(cfg.timeouts.client_send);
-        if (co_await stream.write(b)) co_return false;
-      }
-    }
-    stream.deadline().arm(cfg.timeouts.client_body);
-    ec = co_await read_body(stream, in, p);
-    if (ec) {
-      if (ec == http::error::body_limit) {
-        w.counters().inc(Stat::TooLarge);
-        co_await refuse(413, "request body too large\n");
-      } else if (ec == asio::error::timed_out) {
-        w.counters().inc(Stat::ClientTimeouts);
-        co_await refuse(408, "request timed out\n");
-      } else if (is_http_error(ec) && ec != http::error::partial_message) {
-        w.counters().inc(Stat::BadRequests);
-        co_await refuse(400, "malformed request body\n");
-      }
+    const auto [status, text] = co_await receive_body(w, stream, in, p, cfg);
+    if (status != 0) {
+      if (status != kSilent) co_await refuse(status, text);
       co_return false;
     }
   }

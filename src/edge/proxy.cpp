@@ -180,6 +180,121 @@ asio::awaitable<void> relay(Worker& w, UpstreamConn& up, ClientTunnel& client, s
   if (timed_out) w.counters().inc(Stat::WebSocketTimeouts);
 }
 
+// A new connection to a member: connect, the PROXY header, the TLS handshake, all within
+// upstream_connect. Its own coroutine, as are tunnel(), relay_response() and the failure's
+// bookkeeping (a function), so that what most requests never do stays out of forward's frame: a frame over
+// asio's recycling limit (1,020 bytes) is allocated and freed for every request.
+asio::awaitable<Failure> open_upstream(UpstreamConn& conn, const PoolState& pool, const MemberRuntime& rt,
+                                       const ClientInfo& client, const config::EdgeTimeouts& t, Scratch& scratch,
+                                       error_code& ec, std::string& why) {
+  conn.deadline.arm(t.upstream_connect);
+  ec = co_await connect(conn, rt.endpoint);
+  if (ec) co_return ec == asio::error::timed_out ? Failure::Timeout : Failure::Connect;
+  if (pool.proxy_protocol != config::ProxyProtocol::Off) {
+    write_proxy_header(pool.proxy_protocol, client, scratch.proxy_header);
+    const std::array<asio::const_buffer, 1> b{asio::buffer(scratch.proxy_header)};
+    ec = co_await upstream_write(conn, b);
+    if (ec) co_return ec == asio::error::timed_out ? Failure::Timeout : Failure::Connect;
+  }
+  if (pool.tls_ctx) {
+    conn.ssl = new_upstream_session(pool.tls_ctx.get(), pool.tls, rt.endpoint.address().to_string());
+    if (!conn.ssl) {
+      ec = asio::error::no_memory;
+      why = "cannot make a TLS session";
+      co_return Failure::Tls;
+    }
+    ec = co_await upstream_handshake(conn, why);
+    if (ec) co_return ec == asio::error::timed_out ? Failure::Timeout : Failure::Tls;
+  }
+  co_return Failure::None;
+}
+
+// After an attempt failed: passive health, counters and the log; whether to retry. A reused
+// connection that failed before any response byte (the member closed an idle connection as we
+// used it) goes again on another member, whatever the method; so does a failed connect (nothing
+// was sent); an idempotent request also after a new connection failed before any response byte.
+// Timeouts are not retried.
+bool note_failure(Worker& w, const PoolState& pool, MemberRuntime& rt, Failure failure, const error_code& ec,
+                  const std::string& why, bool reused, bool got_bytes, bool idempotent, int attempt) {
+  const bool stale = reused && !got_bytes && (failure == Failure::Send || failure == Failure::Head);
+  const bool retry = attempt == 0 && (stale || failure == Failure::Connect || failure == Failure::Tls ||
+                                      (failure == Failure::Head && !got_bytes && idempotent) ||
+                                      (failure == Failure::Send && idempotent));
+  if (!stale) {
+    const std::string reason = failure == Failure::Connect   ? "connect: " + ec.message()
+                               : failure == Failure::Tls     ? "tls: " + why
+                               : failure == Failure::Timeout ? std::string("timeout")
+                               : failure == Failure::Send    ? "send: " + ec.message()
+                                                             : "response: " + ec.message();
+    passive_fail(w, pool, rt, reason);
+    w.counters().inc(failure == Failure::Connect   ? Stat::UpstreamConnectErrors
+                     : failure == Failure::Tls     ? Stat::UpstreamTlsErrors
+                     : failure == Failure::Timeout ? Stat::UpstreamTimeouts
+                                                   : Stat::UpstreamErrors);
+    w.log()->debug("edge pool {} member {}: {}{}", pool.name, rt.address, reason, retry ? ", retrying" : "");
+  }
+  return retry;
+}
+
+// A member's 101 to a WebSocket handshake: the head to the client, then bytes both ways until
+// the tunnel ends; the member's connection is closed after.
+asio::awaitable<void> tunnel(Worker& w, UpstreamConn& conn, const ResponseHead& res, ResponseSink& sink,
+                             std::chrono::milliseconds idle, Scratch& scratch, ProxyOutcome& out) {
+  ClientTunnel* client = co_await sink.upgrade(res);
+  if (client) {
+    w.counters().inc(Stat::WebSockets);
+    out.tunnel = true;
+    co_await relay(w, conn, *client, idle, scratch, out);
+  } else {
+    out.complete = false;
+  }
+  error_code ignored;
+  conn.socket.close(ignored);
+}
+
+// A response from its head to its end: the head to the client (held back by the sink to go with
+// the first piece of body), the body in pieces of Scratch::kRelaySize. HEAD, 204, 304 and
+// "Content-Length: 0" are done after the head. True when both sides did their part (the
+// connection to the member may then carry another request).
+asio::awaitable<bool> relay_response(Worker& w, const PoolState& pool, const MemberRuntime& rt, UpstreamConn& conn,
+                                     ResponseParser& parser, ResponseSink& sink, std::chrono::milliseconds timeout,
+                                     Scratch& scratch, ProxyOutcome& out) {
+  const bool has_body = !parser.is_done();
+  std::optional<uint64_t> length;
+  if (has_body && parser.content_length()) length = *parser.content_length();
+  bool upstream_ok = true;
+  bool client_ok = !co_await sink.send_head(parser.head(), has_body, length);
+  if (client_ok && has_body) {
+    DeadlineGuard guard(w.deadlines(), conn.deadline, conn.socket);
+    for (;;) {
+      conn.deadline.arm(timeout);
+      auto [rec, n] = co_await read_body(conn, parser, scratch.relay.get(), Scratch::kRelaySize);
+      if (n > 0) {
+        if (co_await sink.send_body(asio::buffer(scratch.relay.get(), n))) {
+          client_ok = false;
+          break;
+        }
+        out.bytes += n;
+      }
+      if (rec) {
+        upstream_ok = false;
+        w.counters().inc(rec == asio::error::timed_out ? Stat::UpstreamTimeouts : Stat::UpstreamErrors);
+        w.log()->debug("edge pool {} member {}: response body: {}", pool.name, rt.address, rec.message());
+        break;
+      }
+      if (parser.is_done()) break;
+    }
+  }
+  if (client_ok && upstream_ok) {
+    client_ok = !co_await sink.finish();
+  } else if (!upstream_ok) {
+    sink.abort();
+    out.complete = false;
+  }
+  if (!client_ok) out.complete = false;
+  co_return client_ok && upstream_ok;
+}
+
 }  // namespace
 
 asio::awaitable<ProxyOutcome> forward(Worker& w, const WorkerView& view, const ProxyRequest& req, ResponseSink& sink,
@@ -245,27 +360,7 @@ asio::awaitable<ProxyOutcome> forward(Worker& w, const WorkerView& view, const P
     {
       DeadlineGuard guard(w.deadlines(), conn->deadline, conn->socket);
       if (!reused) {
-        // Connect, the PROXY header, the TLS handshake: all within upstream_connect.
-        conn->deadline.arm(t.upstream_connect);
-        ec = co_await connect(*conn, rt.endpoint);
-        if (ec) failure = ec == asio::error::timed_out ? Failure::Timeout : Failure::Connect;
-        if (!ec && pool.proxy_protocol != config::ProxyProtocol::Off) {
-          write_proxy_header(pool.proxy_protocol, req.client, scratch.proxy_header);
-          const std::array<asio::const_buffer, 1> b{asio::buffer(scratch.proxy_header)};
-          ec = co_await upstream_write(*conn, b);
-          if (ec) failure = ec == asio::error::timed_out ? Failure::Timeout : Failure::Connect;
-        }
-        if (!ec && pool.tls_ctx) {
-          conn->ssl = new_upstream_session(pool.tls_ctx.get(), pool.tls, rt.endpoint.address().to_string());
-          if (!conn->ssl) {
-            ec = asio::error::no_memory;
-            why = "cannot make a TLS session";
-            failure = Failure::Tls;
-          } else {
-            ec = co_await upstream_handshake(*conn, why);
-            if (ec) failure = ec == asio::error::timed_out ? Failure::Timeout : Failure::Tls;
-          }
-        }
+        failure = co_await open_upstream(*conn, pool, rt, req.client, t, scratch, ec, why);
       } else {
         w.counters().inc(Stat::UpstreamReused);
       }
@@ -309,27 +404,7 @@ asio::awaitable<ProxyOutcome> forward(Worker& w, const WorkerView& view, const P
     if (failure != Failure::None) {
       error_code ignored;
       conn->socket.close(ignored);
-      // Retry: a reused connection that failed before any response byte (the member closed an
-      // idle connection as we used it) goes again on another member, whatever the method; so
-      // does a failed connect (nothing was sent); an idempotent request also after a new
-      // connection failed before any response byte. Timeouts are not retried.
-      const bool stale = reused && !got_bytes && (failure == Failure::Send || failure == Failure::Head);
-      const bool retry = attempt == 0 && (stale || failure == Failure::Connect || failure == Failure::Tls ||
-                                          (failure == Failure::Head && !got_bytes && idempotent) ||
-                                          (failure == Failure::Send && idempotent));
-      if (!stale) {
-        const std::string reason = failure == Failure::Connect   ? "connect: " + ec.message()
-                                   : failure == Failure::Tls     ? "tls: " + why
-                                   : failure == Failure::Timeout ? std::string("timeout")
-                                   : failure == Failure::Send    ? "send: " + ec.message()
-                                                                 : "response: " + ec.message();
-        passive_fail(w, pool, rt, reason);
-        w.counters().inc(failure == Failure::Connect   ? Stat::UpstreamConnectErrors
-                         : failure == Failure::Tls     ? Stat::UpstreamTlsErrors
-                         : failure == Failure::Timeout ? Stat::UpstreamTimeouts
-                                                       : Stat::UpstreamErrors);
-        w.log()->debug("edge pool {} member {}: {}{}", pool.name, rt.address, reason, retry ? ", retrying" : "");
-      }
+      const bool retry = note_failure(w, pool, rt, failure, ec, why, reused, got_bytes, idempotent, attempt);
       if (retry) {
         avoid = index;
         continue;
@@ -350,54 +425,12 @@ asio::awaitable<ProxyOutcome> forward(Worker& w, const WorkerView& view, const P
     if (out.status == 101) {
       // The member took the WebSocket handshake: the connection becomes a tunnel, and neither
       // side goes back to HTTP.
-      ClientTunnel* tunnel = co_await sink.upgrade(res);
-      if (tunnel) {
-        w.counters().inc(Stat::WebSockets);
-        out.tunnel = true;
-        co_await relay(w, *conn, *tunnel, t.websocket_idle, scratch, out);
-      } else {
-        out.complete = false;
-      }
-      error_code ignored;
-      conn->socket.close(ignored);
+      co_await tunnel(w, *conn, res, sink, t.websocket_idle, scratch, out);
       co_return out;
     }
-    // HEAD (the parser skips the body), 204, 304 and "Content-Length: 0" are done after the head.
-    const bool has_body = !parser->is_done();
-    std::optional<uint64_t> length;
-    if (has_body && parser->content_length()) length = *parser->content_length();
-    bool upstream_ok = true;
-    bool client_ok = !co_await sink.send_head(res, has_body, length);
-    if (client_ok && has_body) {
-      DeadlineGuard guard(w.deadlines(), conn->deadline, conn->socket);
-      for (;;) {
-        conn->deadline.arm(t.upstream_response);
-        auto [rec, n] = co_await read_body(*conn, *parser, scratch.relay.get(), Scratch::kRelaySize);
-        if (n > 0) {
-          if (co_await sink.send_body(asio::buffer(scratch.relay.get(), n))) {
-            client_ok = false;
-            break;
-          }
-          out.bytes += n;
-        }
-        if (rec) {
-          upstream_ok = false;
-          w.counters().inc(rec == asio::error::timed_out ? Stat::UpstreamTimeouts : Stat::UpstreamErrors);
-          w.log()->debug("edge pool {} member {}: response body: {}", pool.name, rt.address, rec.message());
-          break;
-        }
-        if (parser->is_done()) break;
-      }
-    }
-    if (client_ok && upstream_ok) {
-      client_ok = !co_await sink.finish();
-    } else if (!upstream_ok) {
-      sink.abort();
-      out.complete = false;
-    }
-    if (!client_ok) out.complete = false;
+    const bool clean = co_await relay_response(w, pool, rt, *conn, *parser, sink, t.upstream_response, scratch, out);
     // Keep the connection for the next request when the exchange ended cleanly.
-    if (upstream_ok && client_ok && parser->is_done() && parser->keep_alive() && conn->in.size() == 0 &&
+    if (clean && parser->is_done() && parser->keep_alive() && conn->in.size() == 0 &&
         (!conn->ssl || SSL_pending(conn->ssl) == 0) && state.cfg.limits.upstream_idle_per_member > 0 &&
         t.upstream_idle.count() > 0) {
       if (!private_conn) {

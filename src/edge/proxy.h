@@ -12,6 +12,8 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
 
 #include "edge/http_rules.h"
 #include "edge/stream.h"
@@ -86,9 +88,15 @@ struct ProxyOutcome {
   bool tunnel = false;                     // a WebSocket tunnel ran (and ended): the connection is done
 };
 
+// The client's request as the HTTP/1.1 front end reads it.
+using RequestParser = http::request_parser<http::string_body>;
+
 // Per-request buffers a worker lends out (kept between requests, so steady traffic does not
-// allocate for them).
+// allocate for them), and the parsers: out of the coroutine frames, which asio recycles only up
+// to 1,020 bytes.
 struct Scratch {
+  std::optional<RequestParser> request;  // the client's request (the HTTP/1.1 front end)
+  std::string host;           // the request's host, normalised
   std::string head;           // the client's response head
   std::string upstream_head;  // the upstream request head
   std::string response_head;  // the member's response head, as read (ResponseHead's views point here)
