@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstring>
 
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/rfc7230.hpp>
@@ -25,17 +26,33 @@ void append_number(std::string& out, uint64_t v) {
   out.append(buf, r.ptr);
 }
 
-// Fields a client may not set for us unless trusted, and that we set ourselves.
-bool is_forwarding(std::string_view name) {
-  return iequals(name, "x-forwarded-for") || iequals(name, "x-forwarded-proto") ||
-         iequals(name, "x-forwarded-host") || iequals(name, "x-real-ip") || iequals(name, "forwarded");
+// Fields a client may not set for us unless trusted, and that we set ourselves. Beast knows
+// Forwarded only: the others are unknown fields, told apart by length before their names.
+bool is_forwarding(http::field id, std::string_view name) {
+  if (id == http::field::forwarded) return true;
+  if (id != http::field::unknown) return false;
+  switch (name.size()) {
+    case 9: return iequals(name, "x-real-ip");
+    case 15: return iequals(name, "x-forwarded-for");
+    case 16: return iequals(name, "x-forwarded-host");
+    case 17: return iequals(name, "x-forwarded-proto");
+    default: return false;
+  }
 }
 
+// "name: value\r\n", grown once.
 void append_field(std::string& out, std::string_view name, std::string_view value) {
-  out.append(name);
-  out.append(": ");
-  out.append(value);
-  out.append("\r\n");
+  const size_t at = out.size();
+  out.resize(at + name.size() + value.size() + 4);
+  char* p = out.data() + at;
+  std::memcpy(p, name.data(), name.size());
+  p += name.size();
+  p[0] = ':';
+  p[1] = ' ';
+  std::memcpy(p + 2, value.data(), value.size());
+  p += 2 + value.size();
+  p[0] = '\r';
+  p[1] = '\n';
 }
 
 }  // namespace
@@ -202,12 +219,17 @@ void write_upstream_head(const http::request_header<>& req, const ClientInfo& cl
   out.append(" HTTP/1.1\r\n");
   const bool has_connection = req.count(http::field::connection) != 0;
   std::string_view xff, xfp, xfh, real_ip, forwarded;
-  std::string_view host = req[http::field::host];
+  std::string_view host;  // the first Host (check_request refuses more than one)
+  bool seen_host = false;
   for (const auto& f : req) {
     const std::string_view name = f.name_string();
+    if (f.name() == http::field::host && !seen_host) {
+      host = f.value();
+      seen_host = true;
+    }
     if (is_hop_by_hop(f.name()) || f.name() == http::field::content_length || f.name() == http::field::expect) continue;
     if (has_connection && named_by_connection(req, name)) continue;
-    if (is_forwarding(name)) {
+    if (is_forwarding(f.name(), name)) {
       if (!opt.trust_forwarded) continue;
       // Trusted: keep the first of each to extend (others go as they are).
       if (iequals(name, "x-forwarded-for") && xff.empty()) {
