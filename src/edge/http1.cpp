@@ -487,16 +487,15 @@ asio::awaitable<bool> one_request(Worker& w, Stream& stream, ConnTrack& track, c
                      (limits.client_rate != 0 &&
                       !w.shared().limiter.take(slot.key, limits.client_rate,
                                                limits.client_burst ? limits.client_burst : limits.client_rate, steady_ms()));
+  const bool keep_alive = req.keep_alive() && !w.shared().closing.load(std::memory_order_relaxed);
   if (local) {
-    const bool keep_alive = req.keep_alive() && p.is_done() && !w.shared().closing.load(std::memory_order_relaxed);
-    co_await answer_locally<Stream>(w, *view, req, host, path, keep_alive, sink);
+    co_await answer_locally<Stream>(w, *view, req, host, path, keep_alive && p.is_done(), sink);
     log_access(sink.status(), nullptr, -1, sink.bytes());
     linger_close = !p.is_done();
     co_return sink.keep_alive();
   }
 
   // The body, buffered (up to the limit) so that a retry can send it again.
-  const bool keep_alive = req.keep_alive() && !w.shared().closing.load(std::memory_order_relaxed);
   if (!p.is_done()) {
     const auto [status, text] = co_await receive_body(w, stream, in, p, cfg);
     if (status != 0) {
@@ -505,9 +504,8 @@ asio::awaitable<bool> one_request(Worker& w, Stream& stream, ConnTrack& track, c
     }
   }
   sink.configure(version, keep_alive, head_only);
-  const bool had_framing = req.count(http::field::content_length) || req.count(http::field::transfer_encoding);
-  ProxyRequest preq{req,           p.get().body(), had_framing, client, host, path, client_key,
-                    is_websocket_upgrade(req), &own_upstream};
+  ProxyRequest preq{req,         p.get().body(), verdict.framing, client, host, path, client_key,
+                    verdict.connection && is_websocket_upgrade(req), verdict.connection, &own_upstream};
   ProxyOutcome out = co_await forward(w, *view, preq, sink, *scratch.s);
   log_access(out.status ? out.status : sink.status(), out.member, out.upstream_us, out.bytes);
   if (out.member && out.status >= 100 && out.status < 600 && w.id() < out.member->workers) {

@@ -106,7 +106,7 @@ bool normalise_host(std::string_view h, std::string& out) {
 
 Verdict check_request(const http::request_header<>& req, std::string& normalised_host) {
   const bool http11 = req.version() >= 11;
-  unsigned content_lengths = 0, transfer_encodings = 0, hosts = 0;
+  unsigned content_lengths = 0, transfer_encodings = 0, hosts = 0, connections = 0;
   std::string_view te, host;
   for (const auto& f : req) {
     const auto name = f.name();
@@ -117,14 +117,24 @@ Verdict check_request(const http::request_header<>& req, std::string& normalised
       te = f.value();
     } else if (name == http::field::host) {
       if (++hosts == 1) host = f.value();
+    } else if (name == http::field::connection) {
+      ++connections;
     }
   }
+  Verdict seen;
+  seen.framing = content_lengths + transfer_encodings > 0;
+  seen.connection = connections > 0;
+  auto refuse = [&](unsigned status, std::string_view reason) {
+    seen.status = status;
+    seen.reason = reason;
+    return seen;
+  };
   const bool host_ok = normalise_host(host, normalised_host);
-  if (transfer_encodings && content_lengths) return {400, "both Content-Length and Transfer-Encoding"};
-  if (content_lengths > 1) return {400, "more than one Content-Length"};
+  if (transfer_encodings && content_lengths) return refuse(400, "both Content-Length and Transfer-Encoding");
+  if (content_lengths > 1) return refuse(400, "more than one Content-Length");
   if (transfer_encodings) {
-    if (!http11) return {400, "Transfer-Encoding in an HTTP/1.0 request"};
-    if (transfer_encodings > 1) return {400, "more than one Transfer-Encoding"};
+    if (!http11) return refuse(400, "Transfer-Encoding in an HTTP/1.0 request");
+    if (transfer_encodings > 1) return refuse(400, "more than one Transfer-Encoding");
     // Exactly one coding, "chunked": anything else is a coding we do not decode, or a framing
     // that another parser could read differently.
     http::token_list codings{te};
@@ -134,19 +144,19 @@ Verdict check_request(const http::request_header<>& req, std::string& normalised
       ++n;
       chunked_last = iequals(c, "chunked");
     }
-    if (n == 0) return {400, "empty Transfer-Encoding"};
-    if (!chunked_last) return {400, "Transfer-Encoding does not end with chunked"};
-    if (n > 1) return {501, "unsupported transfer coding"};
+    if (n == 0) return refuse(400, "empty Transfer-Encoding");
+    if (!chunked_last) return refuse(400, "Transfer-Encoding does not end with chunked");
+    if (n > 1) return refuse(501, "unsupported transfer coding");
   }
-  if (hosts > 1) return {400, "more than one Host"};
-  if (http11 && hosts == 0) return {400, "no Host header"};
-  if (hosts == 1 && !host_ok) return {400, "invalid Host header"};
-  if (req.method() == http::verb::connect) return {405, "CONNECT is not proxied"};
+  if (hosts > 1) return refuse(400, "more than one Host");
+  if (http11 && hosts == 0) return refuse(400, "no Host header");
+  if (hosts == 1 && !host_ok) return refuse(400, "invalid Host header");
+  if (req.method() == http::verb::connect) return refuse(405, "CONNECT is not proxied");
   const auto target = req.target();
   if (target.empty() || (target.front() != '/' && !(target == "*" && req.method() == http::verb::options))) {
-    return {400, "request target is not a path"};
+    return refuse(400, "request target is not a path");
   }
-  return {};
+  return seen;
 }
 
 bool is_hop_by_hop(http::field f) {
@@ -217,7 +227,7 @@ void write_upstream_head(const http::request_header<>& req, const ClientInfo& cl
   out.push_back(' ');
   out.append(req.target());
   out.append(" HTTP/1.1\r\n");
-  const bool has_connection = req.count(http::field::connection) != 0;
+  const bool has_connection = opt.connection && req.count(http::field::connection) != 0;
   std::string_view xff, xfp, xfh, real_ip, forwarded;
   std::string_view host;  // the first Host (check_request refuses more than one)
   bool seen_host = false;

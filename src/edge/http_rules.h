@@ -31,6 +31,9 @@ struct ClientInfo {
 struct Verdict {
   unsigned status = 0;
   std::string_view reason;  // for the log and the error page
+  // What the check saw on the way, so that the fields are not looked up again.
+  bool framing = false;     // a Content-Length or Transfer-Encoding
+  bool connection = false;  // a Connection header
 };
 
 // RFC 9112 §6: a request with both Content-Length and Transfer-Encoding, more than one
@@ -68,6 +71,7 @@ inline std::string_view path_of(std::string_view target) { return target.substr(
 struct ForwardOptions {
   bool trust_forwarded = false;  // keep and append to the client's X-Forwarded-* and Forwarded
   bool websocket = false;        // ask the member to upgrade: Connection: upgrade, Upgrade: websocket
+  bool connection = true;        // false: the request has no Connection header (one lookup less)
 };
 
 // Writes the request head sent to an upstream into `out` (cleared first): the client's

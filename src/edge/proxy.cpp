@@ -311,7 +311,7 @@ asio::awaitable<ProxyOutcome> forward(Worker& w, const WorkerView& view, const P
   const PoolState& pool = state.pools[static_cast<size_t>(pool_index)];
   const bool websocket = req.websocket && pool.websocket;
   write_upstream_head(req.head, req.client, req.body.size(), req.had_framing,
-                      ForwardOptions{state.cfg.trust_forwarded, websocket}, scratch.upstream_head);
+                      ForwardOptions{state.cfg.trust_forwarded, websocket, req.connection}, scratch.upstream_head);
   const bool head_request = req.head.method() == http::verb::head;
   const bool idempotent = is_idempotent(req.head.method());
   const bool private_conn = pool.proxy_protocol != config::ProxyProtocol::Off;

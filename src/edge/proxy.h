@@ -74,6 +74,7 @@ struct ProxyRequest {
   std::string_view path;      // without the query
   uint64_t client_key = 0;    // ip_hash
   bool websocket = false;     // a WebSocket handshake (is_websocket_upgrade)
+  bool connection = true;     // a Connection header (false: none, one lookup less)
   // Where the front end keeps an upstream connection that belongs to its client connection
   // (pools with the PROXY protocol, whose header names one client); null: none is kept.
   std::unique_ptr<UpstreamConn>* own_upstream = nullptr;

@@ -252,3 +252,34 @@ TEST_CASE("edge rules: WebSocket handshakes are told from other upgrades", "[edg
   CHECK(out.ends_with("Connection: upgrade\r\nUpgrade: websocket\r\n\r\n"));
   CHECK_FALSE(contains(out, "X-Hop"));
 }
+
+TEST_CASE("edge rules: the verdict says what it saw (framing, Connection) and gives the host", "[edge]") {
+  auto r = request(http::verb::get, "/");
+  r.insert(http::field::host, "Example.COM:8443");
+  std::string host;
+  Verdict v = check_request(r, host);
+  CHECK(v.status == 0);
+  CHECK_FALSE(v.framing);
+  CHECK_FALSE(v.connection);
+  CHECK(host == "example.com");
+
+  r.insert(http::field::connection, "keep-alive");
+  r.insert(http::field::content_length, "0");
+  v = check_request(r, host);
+  CHECK(v.status == 0);
+  CHECK(v.framing);
+  CHECK(v.connection);
+
+  // Refused: still what it saw, and the host for the log.
+  r.insert(http::field::transfer_encoding, "chunked");
+  v = check_request(r, host);
+  CHECK(v.status == 400);
+  CHECK(v.framing);
+  CHECK(host == "example.com");
+
+  auto bad = request(http::verb::get, "/");
+  bad.insert(http::field::host, "a/b");
+  v = check_request(bad, host);
+  CHECK(v.status == 400);
+  CHECK(host.empty());
+}
