@@ -7,6 +7,7 @@
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 
+#include "edge/http_rules.h"
 #include "edge/response_head.h"
 
 using namespace pharos::edge;
@@ -355,23 +356,8 @@ class BeastReference final : public http::basic_parser<false> {
   bool has_length_ = false;
 };
 
-bool acted_on(http::field f) {
-  switch (f) {
-    case http::field::connection:
-    case http::field::keep_alive:
-    case http::field::proxy_connection:
-    case http::field::te:
-    case http::field::trailer:
-    case http::field::transfer_encoding:
-    case http::field::upgrade:
-    case http::field::proxy_authenticate:
-    case http::field::proxy_authorization:
-    case http::field::content_length:
-      return true;
-    default:
-      return false;
-  }
-}
+// The fields ResponseParser names: the hop-by-hop ones and Content-Length.
+bool acted_on(http::field f) { return is_hop_by_hop(f) || f == http::field::content_length; }
 
 std::string generate_head(std::mt19937& rng) {
   auto pick = [&](const auto& list) { return list[std::uniform_int_distribution<size_t>(0, list.size() - 1)(rng)]; };
