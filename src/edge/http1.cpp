@@ -40,8 +40,13 @@ asio::awaitable<error_code> fill(Stream& s, beast::flat_buffer& in) {
   co_return ec;
 }
 
+// Reads until `p` has the request head. With nothing buffered, it reads into `stage` (the leased
+// Scratch's relay buffer, free until the request is forwarded) and keeps only what the parser left
+// in the connection's buffer `in`: a request that comes in one read, as most do, leaves nothing,
+// so `in` (given back while the connection waits) is not allocated for it.
 template <class Stream>
-asio::awaitable<error_code> read_head(Stream& s, beast::flat_buffer& in, RequestParser& p, bool& got_bytes) {
+asio::awaitable<error_code> read_head(Stream& s, beast::flat_buffer& in, RequestParser& p, bool& got_bytes,
+                                      asio::mutable_buffer stage) {
   for (;;) {
     if (in.size() > 0) {
       got_bytes = true;
@@ -51,8 +56,26 @@ asio::awaitable<error_code> read_head(Stream& s, beast::flat_buffer& in, Request
       if (!ec && p.is_header_done()) co_return error_code{};
       if (ec && ec != http::error::need_more) co_return ec;
       if (!ec) continue;
+      ec = co_await fill(s, in);
+      if (ec == asio::error::eof && p.got_some()) co_return http::error::partial_message;
+      if (ec) co_return ec;
+      continue;
     }
-    error_code ec = co_await fill(s, in);
+    auto [ec, n] = co_await s.read_some(stage);
+    if (n > 0) {
+      got_bytes = true;
+      error_code pec;
+      const size_t used = p.put(asio::buffer(stage.data(), n), pec);
+      if (pec && pec != http::error::need_more) co_return pec;
+      if (used < n) {  // the body, the next request, or the rest of a field: kept
+        const size_t rest = n - used;
+        asio::buffer_copy(in.prepare(rest), asio::buffer(static_cast<const char*>(stage.data()) + used, rest));
+        in.commit(rest);
+      }
+      if (!pec && p.is_header_done()) co_return error_code{};
+      if (!pec) continue;
+      if (used < n) continue;  // need_more: parse on from `in`, reading into it
+    }
     if (ec == asio::error::eof && p.got_some()) co_return http::error::partial_message;
     if (ec) co_return ec;
   }
@@ -434,7 +457,7 @@ asio::awaitable<bool> one_request(Worker& w, Stream& stream, ConnTrack& track, c
   p.body_limit(cfg.limits.body_bytes);
   stream.deadline().arm(cfg.timeouts.client_header);
   bool got = false;
-  error_code ec = co_await read_head(stream, in, p, got);
+  error_code ec = co_await read_head(stream, in, p, got, asio::buffer(scratch.s->relay.get(), Scratch::kRelaySize));
 
   auto log_access = [&](unsigned status, const MemberRuntime* member, int64_t upstream_us, uint64_t bytes) {
     w.counters().status(status);
