@@ -15,6 +15,7 @@ namespace {
 constexpr auto kUse = asio::as_tuple(asio::use_awaitable);
 constexpr size_t kCoalesce = 16 * 1024;  // one TLS record's worth
 thread_local char t_stage[kCoalesce];
+}  // namespace
 
 // An aborted operation of an expired deadline is a timeout.
 error_code settle(error_code ec, const Deadline& d) {
@@ -23,7 +24,6 @@ error_code settle(error_code ec, const Deadline& d) {
   }
   return ec;
 }
-}  // namespace
 
 void DeadlineList::add(Deadline& d) {
   d.prev = nullptr;
@@ -75,12 +75,6 @@ asio::awaitable<IoResult> PlainStream::read_some(asio::mutable_buffer b) {
   if (deadline_.expired) co_return IoResult{asio::error::timed_out, 0};
   auto [ec, n] = co_await socket_.async_read_some(b, kUse);
   co_return IoResult{settle(ec, deadline_), n};
-}
-
-asio::awaitable<error_code> PlainStream::wait_readable() {
-  if (deadline_.expired) co_return asio::error::timed_out;
-  auto [ec] = co_await socket_.async_wait(tcp::socket::wait_read, kUse);
-  co_return settle(ec, deadline_);
 }
 
 asio::awaitable<error_code> PlainStream::write(std::span<const asio::const_buffer> buffers) {
@@ -159,13 +153,6 @@ asio::awaitable<IoResult> TlsStream::read_some(asio::mutable_buffer b) {
     error_code ec;
     if (!co_await wait_for(SSL_get_error(ssl_, 0), ec)) co_return IoResult{ec, 0};
   }
-}
-
-asio::awaitable<error_code> TlsStream::wait_readable() {
-  if (SSL_has_pending(ssl_)) co_return error_code{};  // read ahead already, inside OpenSSL
-  if (deadline_.expired) co_return asio::error::timed_out;
-  auto [ec] = co_await socket_.async_wait(tcp::socket::wait_read, kUse);
-  co_return settle(ec, deadline_);
 }
 
 asio::awaitable<error_code> TlsStream::write_one(const char* data, size_t size) {
