@@ -271,19 +271,6 @@ void release_client(Worker& w, const ClientSlot& slot) {
   if (slot.counted) w.shared().limiter.close(slot.key);
 }
 
-struct ConnGuard {
-  Worker& w;
-  ConnTrack& t;
-  const ClientSlot& slot;
-  ConnGuard(Worker& w, ConnTrack& t, const ClientSlot& slot) : w(w), t(t), slot(slot) { w.track(t); }
-  ~ConnGuard() {
-    w.untrack(t);
-    release_client(w, slot);
-  }
-  ConnGuard(const ConnGuard&) = delete;
-  ConnGuard& operator=(const ConnGuard&) = delete;
-};
-
 uint64_t steady_ms() {
   return static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now().time_since_epoch()).count());
@@ -532,13 +519,14 @@ template <class Stream>
 struct Connection {
   template <class... StreamArgs>
   Connection(Worker& w, const ClientSlot& s, StreamArgs&&... args)
-      : w(w),
-        slot(s),
-        guard(w, track, slot),
-        stream(std::forward<StreamArgs>(args)...),
-        deadline(w.deadlines(), stream.deadline(), stream.socket()) {
+      : w(w), slot(s), stream(std::forward<StreamArgs>(args)...), deadline(w.deadlines(), stream.deadline(), stream.socket()) {
     track.socket = &stream.socket();
+    w.track(track);
     client = client_of(stream.socket(), Stream::kTls, peer, key);
+  }
+  ~Connection() {
+    w.untrack(track);
+    release_client(w, slot);
   }
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -546,7 +534,6 @@ struct Connection {
   Worker& w;
   ClientSlot slot;
   ConnTrack track;
-  ConnGuard guard;
   std::string peer;
   uint64_t key = 0;
   ClientInfo client;

@@ -17,6 +17,44 @@ constexpr size_t kCoalesce = 16 * 1024;  // one TLS record's worth
 thread_local char t_stage[kCoalesce];
 }  // namespace
 
+namespace {
+struct ExactCache {
+  static constexpr size_t kSlots = 8;
+  void* block[kSlots];
+  size_t size[kSlots];
+  size_t n = 0;
+  ~ExactCache() {
+    for (size_t i = 0; i < n; ++i) ::operator delete(block[i]);
+  }
+};
+thread_local ExactCache t_exact;
+}  // namespace
+
+void* ExactBlocks::take(size_t size) {
+  ExactCache& c = t_exact;
+  for (size_t i = c.n; i-- > 0;) {
+    if (c.size[i] == size) {
+      void* p = c.block[i];
+      --c.n;
+      c.block[i] = c.block[c.n];
+      c.size[i] = c.size[c.n];
+      return p;
+    }
+  }
+  return ::operator new(size);
+}
+
+void ExactBlocks::give(void* p, size_t size) {
+  ExactCache& c = t_exact;
+  if (c.n == ExactCache::kSlots) {
+    ::operator delete(p);
+    return;
+  }
+  c.block[c.n] = p;
+  c.size[c.n] = size;
+  ++c.n;
+}
+
 // An aborted operation of an expired deadline is a timeout.
 error_code settle(error_code ec, const Deadline& d) {
   if (d.expired && (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor || !ec)) {
