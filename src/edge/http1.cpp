@@ -312,7 +312,7 @@ struct ConnState {
 };
 
 // How a request ends that is not answered normally: kSilent closes the connection without a
-// response; other statuses are refused with `text`.
+// response; other statuses are refused with `text` (a line; refuse() adds its newline).
 constexpr unsigned kSilent = 1;
 using Refusal = std::pair<unsigned, std::string_view>;
 
@@ -320,19 +320,19 @@ using Refusal = std::pair<unsigned, std::string_view>;
 Refusal head_refusal(Worker& w, const error_code& ec) {
   if (ec == http::error::header_limit) {
     w.counters().inc(Stat::TooLarge);
-    return {431, "request headers too large\n"};
+    return {431, "request headers too large"};
   }
   if (ec == http::error::body_limit) {
     w.counters().inc(Stat::TooLarge);
-    return {413, "request body too large\n"};
+    return {413, "request body too large"};
   }
   if (ec == asio::error::timed_out) {
     w.counters().inc(Stat::ClientTimeouts);
-    return {408, "request timed out\n"};
+    return {408, "request timed out"};
   }
   if (is_http_error(ec)) {
     w.counters().inc(Stat::BadRequests);
-    return {400, "malformed request\n"};
+    return {400, "malformed request"};
   }
   return {kSilent, {}};
 }
@@ -347,7 +347,7 @@ asio::awaitable<Refusal> receive_body(Worker& w, Stream& stream, beast::flat_buf
   const auto& req = p.get();
   const auto expect = req[http::field::expect];
   if (!expect.empty()) {
-    if (!beast::iequals(expect, "100-continue")) co_return Refusal{417, "unsupported expectation\n"};
+    if (!beast::iequals(expect, "100-continue")) co_return Refusal{417, "unsupported expectation"};
     if (req.version() >= 11) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       std::array<asio::const_buffer, 1> b{asio::buffer(kContinue)};
@@ -360,15 +360,15 @@ asio::awaitable<Refusal> receive_body(Worker& w, Stream& stream, beast::flat_buf
   if (!ec) co_return Refusal{0, {}};
   if (ec == http::error::body_limit) {
     w.counters().inc(Stat::TooLarge);
-    co_return Refusal{413, "request body too large\n"};
+    co_return Refusal{413, "request body too large"};
   }
   if (ec == asio::error::timed_out) {
     w.counters().inc(Stat::ClientTimeouts);
-    co_return Refusal{408, "request timed out\n"};
+    co_return Refusal{408, "request timed out"};
   }
   if (is_http_error(ec) && ec != http::error::partial_message) {
     w.counters().inc(Stat::BadRequests);
-    co_return Refusal{400, "malformed request body\n"};
+    co_return Refusal{400, "malformed request body"};
   }
   co_return Refusal{kSilent, {}};
 }
@@ -426,6 +426,47 @@ asio::awaitable<void> answer_locally(Worker& w, const WorkerView& view, const ht
   co_await sink.send_local(429, "too many requests\n", "Retry-After: 1\r\n");
 }
 
+// What the access log line of a request is made of, besides its outcome.
+struct RequestLog {
+  Worker& w;
+  const RequestParser& p;
+  const std::string& peer;
+  const std::string& host;
+  SteadyClock::time_point t0;
+};
+
+void log_access(const RequestLog& r, unsigned status, const MemberRuntime* member, int64_t upstream_us,
+                uint64_t bytes) {
+  r.w.counters().status(status);
+  if (!r.w.access().enabled()) return;
+  const auto& req = r.p.get();
+  AccessEntry e;
+  e.client = r.peer;
+  e.host = r.host;
+  e.method = r.p.is_header_done() ? method_text(req) : std::string_view("-");
+  e.target = r.p.is_header_done() ? std::string_view(req.target()) : std::string_view("-");
+  e.status = status;
+  e.bytes = bytes;
+  e.upstream = member ? std::string_view(member->address) : std::string_view("-");
+  e.total_us =
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - r.t0).count());
+  e.upstream_us = upstream_us;
+  r.w.access().add(e);
+}
+
+// A response of our own that ends the connection (the rest of the request is not read): `reason`
+// and a newline.
+template <class Stream>
+asio::awaitable<void> refuse(Http1Sink<Stream>& sink, Worker& w, const RequestParser& p, const std::string& peer,
+                             const std::string& host, SteadyClock::time_point t0, bool& linger_close, unsigned status,
+                             std::string_view reason) {
+  linger_close = true;
+  sink.configure(p.is_header_done() ? p.get().version() : 11, false, false);
+  const std::string body = std::string(reason) + "\n";
+  co_await sink.send_local(status, body);
+  log_access(RequestLog{w, p, peer, host, t0}, status, nullptr, -1, sink.bytes());
+}
+
 // One request on a connection and its response; false when the connection must end. Its own
 // coroutine, so that its frame (the parser, the sink, everything a request needs: about 2 KiB)
 // exists only while a request does, not while the connection waits idle.
@@ -455,35 +496,12 @@ asio::awaitable<bool> one_request(Worker& w, Stream& stream, ConnTrack& track, c
   bool got = false;
   error_code ec = co_await read_head(stream, in, p, got, asio::buffer(scratch.s->relay.get(), Scratch::kRelaySize));
 
-  auto log_access = [&](unsigned status, const MemberRuntime* member, int64_t upstream_us, uint64_t bytes) {
-    w.counters().status(status);
-    if (!w.access().enabled()) return;
-    const auto& req = p.get();
-    AccessEntry e;
-    e.client = peer;
-    e.host = host;
-    e.method = p.is_header_done() ? method_text(req) : std::string_view("-");
-    e.target = p.is_header_done() ? std::string_view(req.target()) : std::string_view("-");
-    e.status = status;
-    e.bytes = bytes;
-    e.upstream = member ? std::string_view(member->address) : std::string_view("-");
-    e.total_us = static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - t0).count());
-    e.upstream_us = upstream_us;
-    w.access().add(e);
-  };
-  // A response of our own that ends the connection (the rest of the request is not read).
-  auto refuse = [&](unsigned status, std::string_view body) -> asio::awaitable<void> {
-    linger_close = true;
-    sink.configure(p.is_header_done() ? p.get().version() : 11, false, false);
-    co_await sink.send_local(status, body);
-    log_access(status, nullptr, -1, sink.bytes());
-  };
-
+  // Plain functions, not lambdas: a lambda's captures would sit in this frame, which must stay
+  // under asio's recycling limit.
   if (ec) {
     if (!got) co_return false;  // closed, reset or timed out before a request
     const auto [status, text] = head_refusal(w, ec);
-    if (status != kSilent) co_await refuse(status, text);
+    if (status != kSilent) co_await refuse(sink, w, p, peer, host, t0, linger_close, status, text);
     co_return false;
   }
   w.counters().inc(Stat::Requests);
@@ -494,7 +512,7 @@ asio::awaitable<bool> one_request(Worker& w, Stream& stream, ConnTrack& track, c
   if (verdict.status) {
     w.counters().inc(Stat::BadRequests);
     w.log()->debug("edge: {}: refused {}: {}", peer, verdict.status, verdict.reason);
-    co_await refuse(verdict.status, std::string(verdict.reason) + "\n");
+    co_await refuse(sink, w, p, peer, host, t0, linger_close, verdict.status, verdict.reason);
     co_return false;
   }
   const std::string_view target = req.target();
@@ -509,7 +527,7 @@ asio::awaitable<bool> one_request(Worker& w, Stream& stream, ConnTrack& track, c
   const bool keep_alive = req.keep_alive() && !w.shared().closing.load(std::memory_order_relaxed);
   if (local) {
     co_await answer_locally<Stream>(w, *view, req, host, path, keep_alive && p.is_done(), sink);
-    log_access(sink.status(), nullptr, -1, sink.bytes());
+    log_access(RequestLog{w, p, peer, host, t0}, sink.status(), nullptr, -1, sink.bytes());
     linger_close = !p.is_done();
     co_return sink.keep_alive();
   }
@@ -518,7 +536,7 @@ asio::awaitable<bool> one_request(Worker& w, Stream& stream, ConnTrack& track, c
   if (!p.is_done()) {
     const auto [status, text] = co_await receive_body(w, stream, in, p, cfg);
     if (status != 0) {
-      if (status != kSilent) co_await refuse(status, text);
+      if (status != kSilent) co_await refuse(sink, w, p, peer, host, t0, linger_close, status, text);
       co_return false;
     }
   }
@@ -526,7 +544,7 @@ asio::awaitable<bool> one_request(Worker& w, Stream& stream, ConnTrack& track, c
   ProxyRequest preq{req,         p.get().body(), verdict.framing, client, host, path, client_key,
                     verdict.connection && is_websocket_upgrade(req), verdict.connection, &own_upstream};
   ProxyOutcome out = co_await forward(w, *view, preq, sink, *scratch.s);
-  log_access(out.status ? out.status : sink.status(), out.member, out.upstream_us, out.bytes);
+  log_access(RequestLog{w, p, peer, host, t0}, out.status ? out.status : sink.status(), out.member, out.upstream_us, out.bytes);
   if (out.member && out.status >= 100 && out.status < 600 && w.id() < out.member->workers) {
     out.member->counters[w.id()].status[out.status / 100 - 1].inc();
   }
