@@ -517,23 +517,38 @@ asio::awaitable<void> session(Worker& w, Stream& stream, ConnTrack& track, const
   }
 }
 
-ClientInfo client_of(const tcp::socket& s, bool tls, std::string& peer, uint64_t& key) {
+// An address as text without inet_ntop's sprintf: IPv4 digit by digit, IPv6 through asio.
+void append_address(std::string& out, const asio::ip::address& a) {
+  if (!a.is_v4()) {
+    out += a.to_string();
+    return;
+  }
+  const auto b = a.to_v4().to_bytes();
+  char buf[16];
+  char* p = buf;
+  for (size_t i = 0; i < b.size(); ++i) {
+    if (i) *p++ = '.';
+    p = std::to_chars(p, buf + sizeof buf, b[i]).ptr;
+  }
+  out.append(buf, static_cast<size_t>(p - buf));
+}
+
+ClientInfo client_of(const Ends& ends, bool tls, std::string& peer, uint64_t& key) {
   ClientInfo c;
   c.tls = tls;
-  error_code ec;
-  auto ep = s.remote_endpoint(ec);
-  if (ec) {
-    peer = "-";
-    return c;
-  }
-  c.address = ep.address().to_string();
+  const auto& ep = ends.peer;
+  append_address(c.address, ep.address());
   c.port = ep.port();
-  auto local = s.local_endpoint(ec);
-  if (!ec) {
-    c.local_address = local.address().to_string();
-    c.local_port = local.port();
-  }
-  peer = ep.address().is_v6() ? "[" + c.address + "]:" + std::to_string(c.port) : c.address + ":" + std::to_string(c.port);
+  append_address(c.local_address, ends.local.address());
+  c.local_port = ends.local.port();
+  char port[8];
+  const char* port_end = std::to_chars(port, port + sizeof port, c.port).ptr;
+  peer.reserve(c.address.size() + 8);
+  if (ep.address().is_v6()) peer += '[';
+  peer += c.address;
+  if (ep.address().is_v6()) peer += ']';
+  peer += ':';
+  peer.append(port, static_cast<size_t>(port_end - port));
   if (ep.address().is_v6()) {
     auto b = ep.address().to_v6().to_bytes();
     key = hash_bytes(b.data(), b.size());
@@ -546,13 +561,13 @@ ClientInfo client_of(const tcp::socket& s, bool tls, std::string& peer, uint64_t
 
 }  // namespace
 
-asio::awaitable<void> serve_https(Worker& w, tcp::socket socket, ClientSlot slot) {
+asio::awaitable<void> serve_https(Worker& w, tcp::socket socket, Ends ends, ClientSlot slot) {
   ConnTrack track;
   track.socket = &socket;
   ConnGuard guard(w, track, slot);
   std::string peer;
   uint64_t key = 0;
-  const ClientInfo client = client_of(socket, true, peer, key);
+  const ClientInfo client = client_of(ends, true, peer, key);
   std::shared_ptr<const WorkerView> view = w.view();
   if (!view || !view->state || !view->state->certs || !view->state->certs->default_ctx()) co_return;
   std::shared_ptr<const CertSet> certs = view->state->certs;
@@ -581,12 +596,12 @@ asio::awaitable<void> serve_https(Worker& w, tcp::socket socket, ClientSlot slot
   co_await stream.shutdown();
 }
 
-asio::awaitable<void> serve_http(Worker& w, tcp::socket socket, ClientSlot slot) {
+asio::awaitable<void> serve_http(Worker& w, tcp::socket socket, Ends ends, ClientSlot slot) {
   ConnTrack track;
   ConnGuard guard(w, track, slot);
   std::string peer;
   uint64_t key = 0;
-  const ClientInfo client = client_of(socket, false, peer, key);
+  const ClientInfo client = client_of(ends, false, peer, key);
   PlainStream stream(std::move(socket));
   track.socket = &stream.socket();
   DeadlineGuard deadline(w.deadlines(), stream.deadline(), stream.socket());
