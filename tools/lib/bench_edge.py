@@ -277,18 +277,11 @@ def cost_table(args):
             nc, ka = per(ir.get((p, c, "conn"))), per(ir.get((p, c, "req")))
             nnc, nka = per(ir.get(("nginx", c, "conn"))), per(ir.get(("nginx", c, "req")))
             f = lambda v: "{:,.0f}".format(v) if v is not None else "-"
-            r = lambda v, n: "%.2f" % (v / n) if v is not None and n else "-"
+            r = lambda v, n: "%.3f" % (v / n) if v is not None and n else "-"
             rows.append([p, c, f(nc), r(nc, nnc), f(ka), r(ka, nka)])
     if rows:
         hdr = ["proxy", "cert", "Ir/new conn", "× nginx", "Ir/keep-alive req", "× nginx"]
-        w = [max(len(hdr[i]), *(len(x[i]) for x in rows)) for i in range(len(hdr))]
-        line = lambda cells: "| " + " | ".join(
-            cells[i].ljust(w[i]) if i < 2 else cells[i].rjust(w[i]) for i in range(len(cells))) + " |"
-        print(line(hdr))
-        print("|" + "|".join("-" * (w[i] + 1) + ":" if i >= 2 else "-" * (w[i] + 2)
-                             for i in range(len(hdr))) + "|")
-        for x in rows:
-            print(line(x))
+        print_table(hdr, rows)
     for c in certs:
         cols = [p for p in proxies if len(st.get((p, c), {})) >= 2]
         if not cols:
@@ -361,6 +354,18 @@ def idle(args):
 # ---------------------------------------------------------------------------------------------
 # the table
 
+def print_table(hdr, rows):
+    """A markdown table, aligned: the first two columns left, the others right."""
+    w = [max(len(hdr[i]), *(len(r[i]) for r in rows)) for i in range(len(hdr))]
+    line = lambda cells: "| " + " | ".join(
+        cells[i].ljust(w[i]) if i < 2 else cells[i].rjust(w[i]) for i in range(len(cells))) + " |"
+    print(line(hdr))
+    print("|" + "|".join("-" * (w[i] + 1) + ":" if i >= 2 else "-" * (w[i] + 2)
+                         for i in range(len(hdr))) + "|")
+    for r in rows:
+        print(line(r))
+
+
 def table(args):
     """RESULTS holds lines 'proxy cert round kind {json}'."""
     data = {}
@@ -398,14 +403,7 @@ def table(args):
                          ratio(ms, med("nginx", c, "nc", "ms_per_conn")),
                          fmt(kib, "{:.1f}"), ratio(kib, med("nginx", c, "idle", "kib_per_conn")),
                          ratio(kib, med("haproxy", c, "idle", "kib_per_conn"))])
-    w = [max(len(hdr[i]), *(len(r[i]) for r in rows)) for i in range(len(hdr))]
-    line = lambda cells: "| " + " | ".join(
-        cells[i].ljust(w[i]) if i < 2 else cells[i].rjust(w[i]) for i in range(len(cells))) + " |"
-    print(line(hdr))
-    print("|" + "|".join("-" * (w[i] + 1) + ":" if i >= 2 else "-" * (w[i] + 2)
-                         for i in range(len(hdr))) + "|")
-    for r in rows:
-        print(line(r))
+    print_table(hdr, rows)
     # the spread behind each median: the figures of every round
     print()
     print("per round (µs CPU/req; ms CPU/new conn; KiB/idle conn):")

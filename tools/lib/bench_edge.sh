@@ -97,6 +97,23 @@ edge_certs() {
   for c in ecdsa rsa; do cat "$dir/$c.pem" "$dir/$c.key" >"$dir/$c.both.pem"; done
 }
 
+# edge_nginx_http DIR: what both nginx configurations' http blocks start with: no access log,
+# temp files in DIR, and clients kept for as many requests as come (the default closes after
+# 1000: wrk would reconnect, with a handshake).
+edge_nginx_http() {
+  local dir=$1
+  cat <<CONF
+  access_log off;
+  client_body_temp_path $dir/body;
+  proxy_temp_path $dir/proxy;
+  fastcgi_temp_path $dir/fastcgi;
+  uwsgi_temp_path $dir/uwsgi;
+  scgi_temp_path $dir/scgi;
+  keepalive_requests 100000000;
+  keepalive_timeout 300s;
+CONF
+}
+
 # edge_app_conf DIR PORT: DIR/nginx.conf for the app server, a separate nginx with one worker
 # answering every request with a fixed 200 and keeping connections open for as many requests as
 # come (the default closes after 1000).
@@ -110,14 +127,7 @@ pid $dir/nginx.pid;
 error_log $dir/error.log warn;
 events { worker_connections 4096; }
 http {
-  access_log off;
-  client_body_temp_path $dir/body;
-  proxy_temp_path $dir/proxy;
-  fastcgi_temp_path $dir/fastcgi;
-  uwsgi_temp_path $dir/uwsgi;
-  scgi_temp_path $dir/scgi;
-  keepalive_requests 100000000;
-  keepalive_timeout 300s;
+$(edge_nginx_http "$dir")
   server {
     listen 127.0.0.1:$port;
     default_type text/plain;
@@ -173,14 +183,7 @@ pid $dir/nginx.pid;
 error_log $dir/error.log warn;
 events { worker_connections $((idle * 2 + 1000)); }
 http {
-  access_log off;
-  client_body_temp_path $dir/body;
-  proxy_temp_path $dir/proxy;
-  fastcgi_temp_path $dir/fastcgi;
-  uwsgi_temp_path $dir/uwsgi;
-  scgi_temp_path $dir/scgi;
-  keepalive_requests 100000000;
-  keepalive_timeout 300s;
+$(edge_nginx_http "$dir")
   upstream app {
     server 127.0.0.1:$app;
     keepalive 64;
