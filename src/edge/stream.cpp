@@ -15,6 +15,45 @@ namespace {
 constexpr auto kUse = asio::as_tuple(asio::use_awaitable);
 constexpr size_t kCoalesce = 16 * 1024;  // one TLS record's worth
 thread_local char t_stage[kCoalesce];
+}  // namespace
+
+namespace {
+struct ExactCache {
+  static constexpr size_t kSlots = 8;
+  void* block[kSlots];
+  size_t size[kSlots];
+  size_t n = 0;
+  ~ExactCache() {
+    for (size_t i = 0; i < n; ++i) ::operator delete(block[i]);
+  }
+};
+thread_local ExactCache t_exact;
+}  // namespace
+
+void* ExactBlocks::take(size_t size) {
+  ExactCache& c = t_exact;
+  for (size_t i = c.n; i-- > 0;) {
+    if (c.size[i] == size) {
+      void* p = c.block[i];
+      --c.n;
+      c.block[i] = c.block[c.n];
+      c.size[i] = c.size[c.n];
+      return p;
+    }
+  }
+  return ::operator new(size);
+}
+
+void ExactBlocks::give(void* p, size_t size) {
+  ExactCache& c = t_exact;
+  if (c.n == ExactCache::kSlots) {
+    ::operator delete(p);
+    return;
+  }
+  c.block[c.n] = p;
+  c.size[c.n] = size;
+  ++c.n;
+}
 
 // An aborted operation of an expired deadline is a timeout.
 error_code settle(error_code ec, const Deadline& d) {
@@ -23,7 +62,6 @@ error_code settle(error_code ec, const Deadline& d) {
   }
   return ec;
 }
-}  // namespace
 
 void DeadlineList::add(Deadline& d) {
   d.prev = nullptr;
@@ -75,12 +113,6 @@ asio::awaitable<IoResult> PlainStream::read_some(asio::mutable_buffer b) {
   if (deadline_.expired) co_return IoResult{asio::error::timed_out, 0};
   auto [ec, n] = co_await socket_.async_read_some(b, kUse);
   co_return IoResult{settle(ec, deadline_), n};
-}
-
-asio::awaitable<error_code> PlainStream::wait_readable() {
-  if (deadline_.expired) co_return asio::error::timed_out;
-  auto [ec] = co_await socket_.async_wait(tcp::socket::wait_read, kUse);
-  co_return settle(ec, deadline_);
 }
 
 asio::awaitable<error_code> PlainStream::write(std::span<const asio::const_buffer> buffers) {
@@ -160,13 +192,6 @@ asio::awaitable<IoResult> TlsStream::read_some(asio::mutable_buffer b) {
     error_code ec;
     if (!co_await wait_for(SSL_get_error(ssl_, 0), ec)) co_return IoResult{ec, 0};
   }
-}
-
-asio::awaitable<error_code> TlsStream::wait_readable() {
-  if (SSL_has_pending(ssl_)) co_return error_code{};  // read ahead already, inside OpenSSL
-  if (deadline_.expired) co_return asio::error::timed_out;
-  auto [ec] = co_await socket_.async_wait(tcp::socket::wait_read, kUse);
-  co_return settle(ec, deadline_);
 }
 
 asio::awaitable<error_code> TlsStream::write_one(const char* data, size_t size) {

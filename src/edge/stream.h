@@ -17,8 +17,10 @@
 #include <openssl/ssl.h>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 
 namespace pharos::edge {
 
@@ -73,6 +75,10 @@ class DeadlineGuard {
 
 using IoResult = std::pair<error_code, size_t>;
 
+// The error a wait or an I/O operation ended with, as its caller should see it: timed_out when
+// the deadline expired (the ticker cancelled the operation), else as it is.
+error_code settle(error_code ec, const Deadline& d);
+
 // After an OpenSSL call on a non-blocking socket failed with `ssl_error`: waits until it can make
 // progress (true), or sets `ec` (false): timed_out when `deadline` expired, eof for a clean or
 // abrupt close, no_protocol_option for a TLS protocol error. Client and upstream TLS share it.
@@ -83,12 +89,53 @@ asio::awaitable<bool> ssl_wait(tcp::socket& socket, const Deadline& deadline, in
 // so that closing does not reset the connection before the client has read the response.
 asio::awaitable<void> linger(tcp::socket& socket, Deadline& deadline, std::chrono::milliseconds limit);
 
+// Allocates exactly what is asked, for an operation that may stay pending for as long as a
+// connection idles: asio's recycling allocator would hand it whichever cached block is big
+// enough (a 464-byte one where 150 would do, measured with massif), kept for all that time.
+// Freed blocks are kept per thread, a few, and given again only for the same size.
+struct ExactBlocks {
+  static void* take(size_t size);
+  static void give(void* p, size_t size);
+};
+
+template <class T>
+struct ExactAllocator {
+  using value_type = T;
+  ExactAllocator() = default;
+  template <class U>
+  ExactAllocator(const ExactAllocator<U>&) {}
+  T* allocate(size_t n) { return static_cast<T*>(ExactBlocks::take(n * sizeof(T))); }
+  void deallocate(T* p, size_t n) { ExactBlocks::give(p, n * sizeof(T)); }
+  template <class U>
+  bool operator==(const ExactAllocator<U>&) const {
+    return true;
+  }
+};
+
+template <class Handler>
+void wait_readable_on(tcp::socket& socket, const Deadline& deadline, Handler&& h) {
+  if (deadline.expired) {
+    asio::post(socket.get_executor(), [h = std::forward<Handler>(h)]() mutable { std::move(h)(error_code(asio::error::timed_out)); });
+    return;
+  }
+  socket.async_wait(tcp::socket::wait_read,
+                    asio::bind_allocator(ExactAllocator<void>(), [&deadline, h = std::forward<Handler>(h)](error_code ec) mutable {
+                      std::move(h)(settle(ec, deadline));
+                    }));
+}
+
 class PlainStream {
  public:
   explicit PlainStream(tcp::socket socket) : socket_(std::move(socket)) {}
   asio::awaitable<IoResult> read_some(asio::mutable_buffer b);
-  // Waits until a read would find data (or end of file), holding no buffer meanwhile.
-  asio::awaitable<error_code> wait_readable();
+  // Calls `h(ec)` when a read would find data (or end of file): a plain callback, not a
+  // coroutine, so that a connection waiting for its next request holds no frame and no buffer,
+  // only the reactor's operation and the handler (http1.cpp). `ec` is settled (timed_out when
+  // the deadline expired).
+  template <class Handler>
+  void async_wait_readable(Handler&& h) {
+    wait_readable_on(socket_, deadline_, std::forward<Handler>(h));
+  }
   asio::awaitable<error_code> write(std::span<const asio::const_buffer> buffers);
   asio::awaitable<void> shutdown();  // FIN, then close
   void shutdown_send();
@@ -112,7 +159,15 @@ class TlsStream {
 
   asio::awaitable<error_code> handshake();
   asio::awaitable<IoResult> read_some(asio::mutable_buffer b);
-  asio::awaitable<error_code> wait_readable();
+  // As PlainStream's; at once (posted) when OpenSSL already holds decrypted bytes.
+  template <class Handler>
+  void async_wait_readable(Handler&& h) {
+    if (SSL_has_pending(ssl_)) {
+      asio::post(socket_.get_executor(), [h = std::forward<Handler>(h)]() mutable { std::move(h)(error_code{}); });
+      return;
+    }
+    wait_readable_on(socket_, deadline_, std::forward<Handler>(h));
+  }
   asio::awaitable<error_code> write(std::span<const asio::const_buffer> buffers);
   asio::awaitable<void> shutdown();  // close_notify (not waiting for the peer's), then close
   void shutdown_send();              // close_notify and FIN; the socket stays open for linger()

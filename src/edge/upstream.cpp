@@ -16,11 +16,6 @@ namespace {
 constexpr auto kUse = asio::as_tuple(asio::use_awaitable);
 constexpr size_t kReadSize = 16 * 1024;
 
-error_code settle(error_code ec, const Deadline& d) {
-  if (d.expired && (ec == asio::error::operation_aborted || !ec)) return asio::error::timed_out;
-  return ec;
-}
-
 // Reads more bytes into c.in; eof and errors as error codes.
 asio::awaitable<error_code> fill(UpstreamConn& c) {
   auto [ec, n] = co_await upstream_read(c, c.in.prepare(kReadSize));

@@ -344,6 +344,56 @@ TEST_CASE("edge: forwarded headers are set, hop-by-hop headers removed", "[integ
   CHECK(backend_of(c->get("a.test", "/after-head")) == "web");  // the connection is still in step
 }
 
+// Between requests a connection waits with no coroutine of its own (http1.cpp, park): each way
+// a request can be due again must start one.
+TEST_CASE("edge: keep-alive: pipelined requests, a request in pieces, idle connections used again",
+          "[integration][edge]") {
+  Edge e;
+  e.certificate("a", "a.test", "DNS:a.test");
+  Backend web("web");
+  e.start(head() + one_pool(web));
+  const std::string h = "Host: a.test\r\n";
+  {
+    // Two requests in one write: the second is already read when the first is answered.
+    auto c = e.client();
+    REQUIRE(c->send("GET /one HTTP/1.1\r\n" + h + "\r\nGET /two HTTP/1.1\r\n" + h + "\r\n"));
+    for (int i = 0; i < 2; ++i) {
+      auto r = c->response();
+      REQUIRE(r);
+      CHECK(r->status == 200);
+      CHECK(r->keep_alive);
+    }
+    const auto seen = web.seen();
+    REQUIRE(seen.size() >= 2);
+    CHECK(seen[seen.size() - 2].target == "/one");
+    CHECK(seen.back().target == "/two");
+  }
+  {
+    // A head that arrives in pieces, the first after the connection has waited.
+    auto c = e.client();
+    CHECK(backend_of(c->get("a.test", "/")) == "web");
+    std::this_thread::sleep_for(100ms);
+    REQUIRE(c->send("GET /pieces HTTP/1.1\r\n"));
+    std::this_thread::sleep_for(100ms);
+    REQUIRE(c->send(h + "\r\n"));
+    auto r = c->response();
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(web.seen().back().target == "/pieces");
+  }
+  {
+    // Many connections left waiting, then each asked again, in the reverse order.
+    std::vector<decltype(e.client())> conns;
+    for (int i = 0; i < 40; ++i) {
+      conns.push_back(e.client());
+      REQUIRE(backend_of(conns.back()->get("a.test", "/first")) == "web");
+    }
+    for (auto it = conns.rbegin(); it != conns.rend(); ++it) {
+      CHECK(backend_of((*it)->get("a.test", "/again")) == "web");
+    }
+  }
+}
+
 TEST_CASE("edge: request smuggling shapes are refused before anything is forwarded", "[integration][edge]") {
   Edge e;
   e.certificate("a", "a.test", "DNS:a.test");
