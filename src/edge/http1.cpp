@@ -552,23 +552,38 @@ asio::awaitable<bool> one_request(Worker& w, Stream& stream, ConnTrack& track, c
   co_return true;
 }
 
-ClientInfo client_of(const tcp::socket& s, bool tls, std::string& peer, uint64_t& key) {
+// An address as text without inet_ntop's sprintf: IPv4 digit by digit, IPv6 through asio.
+void append_address(std::string& out, const asio::ip::address& a) {
+  if (!a.is_v4()) {
+    out += a.to_string();
+    return;
+  }
+  const auto b = a.to_v4().to_bytes();
+  char buf[16];
+  char* p = buf;
+  for (size_t i = 0; i < b.size(); ++i) {
+    if (i) *p++ = '.';
+    p = std::to_chars(p, buf + sizeof buf, b[i]).ptr;
+  }
+  out.append(buf, static_cast<size_t>(p - buf));
+}
+
+ClientInfo client_of(const Ends& ends, bool tls, std::string& peer, uint64_t& key) {
   ClientInfo c;
   c.tls = tls;
-  error_code ec;
-  auto ep = s.remote_endpoint(ec);
-  if (ec) {
-    peer = "-";
-    return c;
-  }
-  c.address = ep.address().to_string();
+  const auto& ep = ends.peer;
+  append_address(c.address, ep.address());
   c.port = ep.port();
-  auto local = s.local_endpoint(ec);
-  if (!ec) {
-    c.local_address = local.address().to_string();
-    c.local_port = local.port();
-  }
-  peer = ep.address().is_v6() ? "[" + c.address + "]:" + std::to_string(c.port) : c.address + ":" + std::to_string(c.port);
+  append_address(c.local_address, ends.local.address());
+  c.local_port = ends.local.port();
+  char port[8];
+  const char* port_end = std::to_chars(port, port + sizeof port, c.port).ptr;
+  peer.reserve(c.address.size() + 8);
+  if (ep.address().is_v6()) peer += '[';
+  peer += c.address;
+  if (ep.address().is_v6()) peer += ']';
+  peer += ':';
+  peer.append(port, static_cast<size_t>(port_end - port));
   if (ep.address().is_v6()) {
     auto b = ep.address().to_v6().to_bytes();
     key = hash_bytes(b.data(), b.size());
@@ -587,11 +602,11 @@ ClientInfo client_of(const tcp::socket& s, bool tls, std::string& peer, uint64_t
 template <class Stream>
 struct Connection {
   template <class... StreamArgs>
-  Connection(Worker& w, const ClientSlot& s, StreamArgs&&... args)
+  Connection(Worker& w, const ClientSlot& s, const Ends& ends, StreamArgs&&... args)
       : w(w), slot(s), stream(std::forward<StreamArgs>(args)...), deadline(w.deadlines(), stream.deadline(), stream.socket()) {
     track.socket = &stream.socket();
     w.track(track);
-    client = client_of(stream.socket(), Stream::kTls, peer, key);
+    client = client_of(ends, Stream::kTls, peer, key);
   }
   ~Connection() {
     w.untrack(track);
@@ -676,7 +691,7 @@ asio::awaitable<void> session(ConnectionPtr<Stream> c, error_code woke) {
 
 }  // namespace
 
-asio::awaitable<void> serve_https(Worker& w, tcp::socket socket, ClientSlot slot) {
+asio::awaitable<void> serve_https(Worker& w, tcp::socket socket, Ends ends, ClientSlot slot) {
   std::shared_ptr<const WorkerView> view = w.view();
   std::shared_ptr<const CertSet> certs;
   SSL* ssl = nullptr;
@@ -690,7 +705,7 @@ asio::awaitable<void> serve_https(Worker& w, tcp::socket socket, ClientSlot slot
     co_return;  // the socket closes as it goes
   }
   certs->attach(ssl);
-  auto c = std::make_unique<Connection<TlsStream>>(w, slot, std::move(socket), ssl);
+  auto c = std::make_unique<Connection<TlsStream>>(w, slot, ends, std::move(socket), ssl);
   TlsStream& stream = c->stream;
   stream.deadline().arm(view->state->cfg.timeouts.client_header);
   error_code ec = co_await stream.handshake();
@@ -707,8 +722,8 @@ asio::awaitable<void> serve_https(Worker& w, tcp::socket socket, ClientSlot slot
   co_await session(std::move(c), error_code{});
 }
 
-asio::awaitable<void> serve_http(Worker& w, tcp::socket socket, ClientSlot slot) {
-  co_await session(std::make_unique<Connection<PlainStream>>(w, slot, std::move(socket)), error_code{});
+asio::awaitable<void> serve_http(Worker& w, tcp::socket socket, Ends ends, ClientSlot slot) {
+  co_await session(std::make_unique<Connection<PlainStream>>(w, slot, ends, std::move(socket)), error_code{});
 }
 
 }  // namespace pharos::edge

@@ -131,9 +131,10 @@ asio::awaitable<void> PlainStream::shutdown() {
 // ---- TLS --------------------------------------------------------------------------------------
 
 TlsStream::TlsStream(tcp::socket socket, SSL* ssl) : socket_(std::move(socket)), ssl_(ssl) {
+  // OpenSSL reads and writes the descriptor itself: non-blocking, with one ioctl (asio's own
+  // operations see the flag and set nothing more).
   error_code ignored;
   socket_.non_blocking(true, ignored);
-  socket_.native_non_blocking(true, ignored);
   SSL_set_fd(ssl_, socket_.native_handle());
 }
 
@@ -245,8 +246,8 @@ void TlsStream::shutdown_send() {
 asio::awaitable<void> TlsStream::shutdown() {
   SSL_shutdown(ssl_);  // queues close_notify and sends it if the socket takes it; no waiting
   ERR_clear_error();
+  // close() alone sends the FIN (shutdown(SHUT_WR) first was one more syscall for the same).
   error_code ignored;
-  socket_.shutdown(tcp::socket::shutdown_send, ignored);
   socket_.close(ignored);
   co_return;
 }

@@ -159,8 +159,15 @@ void Worker::tick() {
 
 asio::awaitable<void> Worker::accept_loop(tcp::acceptor& acceptor, bool https) {
   asio::steady_timer backoff(*io_);
+  // The local end of every connection is the listener's, unless it listens on a wildcard address:
+  // then it is asked for per connection (the PROXY protocol's destination needs it).
+  Ends ends;
+  error_code ignored;
+  ends.local = acceptor.local_endpoint(ignored);
+  const bool wildcard = ignored || ends.local.address().is_unspecified();
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(kUse);
+    // accept() gives the peer's address: no getpeername().
+    auto [ec, socket] = co_await acceptor.async_accept(ends.peer, kUse);
     if (closing_ || ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) co_return;
     if (ec) {
       log()->warn("edge: accept: {}", ec.message());
@@ -171,15 +178,10 @@ asio::awaitable<void> Worker::accept_loop(tcp::acceptor& acceptor, bool https) {
     const auto& v = view();
     if (!v || !v->state) continue;
     const config::EdgeLimits& limits = v->state->cfg.limits;
-    error_code ignored;
     // Who may connect, then the caps: everyone's, then this address's. Refused connections are
     // closed before TLS.
-    const auto remote = socket.remote_endpoint(ignored);
-    if (ignored) {
-      socket.close(ignored);
-      continue;
-    }
-    if (!v->state->access.empty() && !v->state->access.allowed(remote.address())) {
+    const auto remote = ends.peer.address();
+    if (!v->state->access.empty() && !v->state->access.allowed(remote)) {
       counters_.inc(Stat::AccessDenied);
       socket.close(ignored);
       continue;
@@ -191,7 +193,7 @@ asio::awaitable<void> Worker::accept_loop(tcp::acceptor& acceptor, bool https) {
       continue;
     }
     ClientSlot slot;  // its key always: a reload may turn the rate limit on for open connections
-    slot.key = shared_.limiter.key_of(remote.address(), limits.client_ipv6_prefix);
+    slot.key = shared_.limiter.key_of(remote, limits.client_ipv6_prefix);
     if (limits.client_connections) {
       if (!shared_.limiter.open(slot.key, limits.client_connections)) {
         shared_.open_connections.fetch_sub(1, std::memory_order_relaxed);
@@ -203,10 +205,12 @@ asio::awaitable<void> Worker::accept_loop(tcp::acceptor& acceptor, bool https) {
     }
     counters_.inc(Stat::Connections);
     socket.set_option(tcp::no_delay(true), ignored);
+    Ends these = ends;
+    if (wildcard) these.local = socket.local_endpoint(ignored);
     if (https) {
-      asio::co_spawn(*io_, serve_https(*this, std::move(socket), slot), asio::detached);
+      asio::co_spawn(*io_, serve_https(*this, std::move(socket), these, slot), asio::detached);
     } else {
-      asio::co_spawn(*io_, serve_http(*this, std::move(socket), slot), asio::detached);
+      asio::co_spawn(*io_, serve_http(*this, std::move(socket), these, slot), asio::detached);
     }
   }
 }

@@ -122,8 +122,15 @@ struct ClientSlot {
   bool counted = false;  // counted against limits.client_connections: uncount when it closes
 };
 
+// Where an accepted connection comes from and where it connected to, as accept() and the
+// listener know them (no getpeername or getsockname per connection).
+struct Ends {
+  tcp::endpoint peer;
+  tcp::endpoint local;
+};
+
 // The connection coroutines (http1.cpp).
-asio::awaitable<void> serve_https(Worker& w, tcp::socket socket, ClientSlot slot);
-asio::awaitable<void> serve_http(Worker& w, tcp::socket socket, ClientSlot slot);
+asio::awaitable<void> serve_https(Worker& w, tcp::socket socket, Ends ends, ClientSlot slot);
+asio::awaitable<void> serve_http(Worker& w, tcp::socket socket, Ends ends, ClientSlot slot);
 
 }  // namespace pharos::edge

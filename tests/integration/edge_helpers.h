@@ -454,7 +454,8 @@ inline std::string backend_of(const std::optional<Response>& r) {
 // ---- the pharos process -------------------------------------------------------------------
 
 // pharos with an edge config. The yaml's https and http listen addresses must be
-// "127.0.0.1:0"; `start` learns the ports from the log.
+// "127.0.0.1:0" or "0.0.0.0:0"; `start` learns the ports from the log (clients connect to
+// 127.0.0.1).
 class Edge {
  public:
   Edge() : ca_file_(dir_.write("ca.pem", pki_.ca_pem())) {}
@@ -481,12 +482,12 @@ class Edge {
     proc_ = std::make_unique<pharos::test::Process>(
         std::vector<std::string>{pharos::test::pharos_binary(), "--config", config_path()}, dir_.path() + "/pharos.log");
     if (https) {
-      auto p = proc_->wait_for_log(R"(edge: listening https=127\.0\.0\.1:(\d+))");
+      auto p = proc_->wait_for_log(R"(edge: listening https=(?:127\.0\.0\.1|0\.0\.0\.0):(\d+))");
       if (!p) throw std::runtime_error("pharos did not start:\n" + proc_->log());
       https_port_ = static_cast<uint16_t>(std::stoi(*p));
     }
     if (http) {
-      auto p = proc_->wait_for_log(R"(edge: listening http=127\.0\.0\.1:(\d+))");
+      auto p = proc_->wait_for_log(R"(edge: listening http=(?:127\.0\.0\.1|0\.0\.0\.0):(\d+))");
       if (!p) throw std::runtime_error("pharos did not start:\n" + proc_->log());
       http_port_ = static_cast<uint16_t>(std::stoi(*p));
     }

@@ -81,6 +81,36 @@ TEST_CASE("edge: SNI chooses the certificate, ECDSA and RSA, TLS 1.2 and 1.3, AL
   CHECK(b.status == 200);
 }
 
+TEST_CASE("edge: the chain sent is the certificate file's, whole or the leaf alone", "[integration][edge]") {
+  // No chain is built in the handshake (SSL_MODE_NO_AUTO_CHAIN): what the file holds is sent.
+  Edge e;
+  e.certificate("a", "a.test", "DNS:a.test");  // certbot's fullchain.pem: the leaf, then the CA
+  const Pem c = e.pki().leaf("c.test", "DNS:c.test");
+  const std::string leaf = c.cert.substr(0, c.cert.find("-----END CERTIFICATE-----") + 25) + "\n";
+  Pki::write_file(e.path() + "/c.pem", leaf);
+  Pki::write_file(e.path() + "/c.key", c.key);
+  Backend web("web");
+  e.start(head("      - live: live/a\n      - {cert: c.pem, key: c.key}\n") + one_pool(web));
+  auto count = [](const std::string& s) {
+    size_t n = 0;
+    for (size_t at = s.find("-----BEGIN CERTIFICATE-----"); at != std::string::npos;
+         at = s.find("-----BEGIN CERTIFICATE-----", at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  std::string out = s_client(e, {"-servername", "a.test", "-showcerts"});
+  INFO(out);
+  CHECK(count(out) == 2);
+  CHECK(contains(out, "Verify return code: 0 (ok)"));
+  out = s_client(e, {"-servername", "c.test", "-showcerts"});
+  INFO(out);
+  CHECK(count(out) == 1);
+  CHECK(contains(out, "subject=CN = c.test"));
+  CHECK(contains(out, "Verify return code: 0 (ok)"));  // the client has the CA
+  CHECK(curl_https(e, "c.test", "/hello").status == 200);
+}
+
 TEST_CASE("edge: certificates reload without dropping an open connection, a mismatched key is refused",
           "[integration][edge]") {
   Edge e;

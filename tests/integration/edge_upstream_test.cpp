@@ -421,3 +421,23 @@ TEST_CASE("edge: PROXY protocol v1 and v2 to members, one upstream connection pe
   CHECK(curled.status == 200);
   CHECK(contains(curled.body, "proxy=TCP4 127.0.0.1 127.0.0.1 "));
 }
+
+TEST_CASE("edge: PROXY protocol names the address the client connected to, on a wildcard listener too",
+          "[integration][edge]") {
+  // The peer comes from accept(), the local end from the listener's address, or, on a wildcard
+  // listener, from the connection itself.
+  Edge e;
+  e.certificate("a", "a.test", "DNS:*.a.test");
+  Backend v1("v1", {nullptr, true});
+  e.start("edge:\n  workers: 1\n  https:\n    listen: [\"0.0.0.0:0\"]\n    certificates:\n      - live: live/a\n"
+          "  routes:\n    - pool: v1\n  pools:\n    v1:\n      members: [\"" + v1.address() + "\"]\n"
+          "      proxy_protocol: v1\n");
+  auto c = e.client("v1.a.test");
+  REQUIRE(c->ok());
+  auto r = c->get("v1.a.test", "/who");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(contains(r->body, "proxy=TCP4 127.0.0.1 127.0.0.1 " + std::to_string(c->local_port()) + " " +
+                              std::to_string(e.https_port()) + "\n"));
+  CHECK(v1.seen().at(0).headers.at("x-forwarded-for") == "127.0.0.1");
+}

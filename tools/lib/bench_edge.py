@@ -21,6 +21,15 @@
       whole), then leaves them all open and idle. VmRSS (sum over PID's tree) is read after 20
       warm-up connections have come and gone, and again 2 s after the N are open; prints one JSON
       line with the difference per connection in KiB (also Pss from smaps_rollup).
+  bench_edge.py conns --port P --count N
+      N connections one after another, each as newconn's (a full handshake, checked, GET / with
+      Connection: close, close); one JSON line. Exit 3 if any was resumed or failed.
+  bench_edge.py requests --port P --conns K --per-conn R
+      K TLS connections, one after another, each doing R keep-alive GET / requests; one JSON line.
+  bench_edge.py straced FILE
+      The calls per syscall in a `strace -c` summary, as one JSON object.
+  bench_edge.py cost-table RESULTS
+      tools/bench-edge-cost's tables from its results file (lines 'proxy cert kind count value').
   bench_edge.py table RESULTS
       Prints the comparison table (medians over rounds) from the results file.
   bench_edge.py tree PID
@@ -146,25 +155,30 @@ def keepalive(args):
     return 0
 
 
+def one_new_conn(ctx, port, versions):
+    """A new connection with a full handshake, GET / with Connection: close, the whole response,
+    close. Returns (answered 200, resumed: 0 or 1); counts the TLS version into `versions`."""
+    try:
+        s = tls_connect(ctx, port)
+        reused = 1 if s.session_reused else 0
+        versions[s.version()] = versions.get(s.version(), 0) + 1
+        s.sendall(REQUEST + b"Connection: close\r\n\r\n")
+        st = read_response(s)
+        s.close()
+        return st == 200, reused
+    except (OSError, ValueError, IndexError):
+        return False, 0
+
+
 def _newconn_worker(port, until, q):
     ctx = client_context()
     n = reused = errors = 0
     versions = {}
     while time.monotonic() < until:
-        try:
-            s = tls_connect(ctx, port)
-            if s.session_reused:
-                reused += 1
-            v = s.version()
-            versions[v] = versions.get(v, 0) + 1
-            s.sendall(REQUEST + b"Connection: close\r\n\r\n")
-            st = read_response(s)
-            s.close()
-            if st != 200:
-                errors += 1
-            n += 1
-        except (OSError, ValueError, IndexError):
-            errors += 1
+        ok, r = one_new_conn(ctx, port, versions)
+        reused += r
+        errors += 0 if ok else 1
+        n += 1 if ok else 0
     q.put((n, reused, errors, versions))
 
 
@@ -195,6 +209,102 @@ def newconn(args):
     print(json.dumps({"conns": n, "reused": reused, "errors": errors, "versions": versions,
                       "cps": n / wall, "cpu_s": cpu, "ms_per_conn": 1e3 * cpu / n}))
     return 0 if reused == 0 and errors == 0 else 3
+
+
+def conns(args):
+    ctx = client_context()
+    reused = errors = 0
+    versions = {}
+    for _ in range(args.count):
+        ok, r = one_new_conn(ctx, args.port, versions)
+        reused += r
+        errors += 0 if ok else 1
+    print(json.dumps({"conns": args.count, "reused": reused, "errors": errors, "versions": versions}))
+    return 0 if reused == 0 and errors == 0 else 3
+
+
+def requests(args):
+    ctx = client_context()
+    errors = 0
+    for _ in range(args.conns):
+        s = tls_connect(ctx, args.port)
+        for _ in range(args.per_conn):
+            s.sendall(REQUEST + b"\r\n")
+            if read_response(s) != 200:
+                errors += 1
+        s.close()
+    print(json.dumps({"conns": args.conns, "requests": args.conns * args.per_conn, "errors": errors}))
+    return 0 if errors == 0 else 3
+
+
+def straced(args):
+    """`strace -c` prints '% time, seconds, usecs/call, calls, [errors,] syscall' rows."""
+    calls = {}
+    with open(args.file) as f:
+        for line in f:
+            t = line.split()
+            if len(t) >= 5 and t[3].isdigit() and re.match(r"^[a-z_0-9]+$", t[-1]) and t[-1] != "total":
+                calls[t[-1]] = calls.get(t[-1], 0) + int(t[3])
+    print(json.dumps(calls))
+    return 0
+
+
+def cost_table(args):
+    """RESULTS lines: 'proxy cert kind count value', kind ir (callgrind's total Ir of a run with
+    `count` new connections, or `count` keep-alive requests), or strace (a JSON object of calls
+    per syscall during `count` new connections). Per unit = difference / extra count."""
+    ir, st = {}, {}
+    with open(args.results) as f:
+        for line in f:
+            proxy, cert, kind, count, value = line.split(" ", 4)
+            if kind == "strace":
+                st.setdefault((proxy, cert), {})[int(count)] = json.loads(value)
+            else:
+                ir.setdefault((proxy, cert, kind), {})[int(count)] = int(value)
+    order = lambda keys, i, known: [k for k in known if any(x[i] == k for x in keys)]
+    proxies = order(list(ir) + list(st), 0, ("pharos", "nginx", "haproxy"))
+    certs = order(list(ir) + list(st), 1, ("ecdsa", "rsa"))
+
+    def per(runs):   # (count_a, Ir_a), (count_b, Ir_b): per extra unit
+        if not runs or len(runs) < 2:
+            return None
+        (a, ia), (b, ib) = sorted(runs.items())[0], sorted(runs.items())[-1]
+        return (ib - ia) / (b - a)
+
+    rows = []
+    for c in certs:
+        for p in proxies:
+            nc, ka = per(ir.get((p, c, "conn"))), per(ir.get((p, c, "req")))
+            nnc, nka = per(ir.get(("nginx", c, "conn"))), per(ir.get(("nginx", c, "req")))
+            f = lambda v: "{:,.0f}".format(v) if v is not None else "-"
+            r = lambda v, n: "%.3f" % (v / n) if v is not None and n else "-"
+            rows.append([p, c, f(nc), r(nc, nnc), f(ka), r(ka, nka)])
+    if rows:
+        hdr = ["proxy", "cert", "Ir/new conn", "× nginx", "Ir/keep-alive req", "× nginx"]
+        print_table(hdr, rows)
+    for c in certs:
+        cols = [p for p in proxies if len(st.get((p, c), {})) >= 2]
+        if not cols:
+            continue
+        per_sys = {}
+        for p in cols:
+            runs = sorted(st[(p, c)].items())
+            (a, ca), (b, cb) = runs[0], runs[-1]
+            for name in set(ca) | set(cb):
+                per_sys.setdefault(name, {})[p] = (cb.get(name, 0) - ca.get(name, 0)) / (b - a)
+        print()
+        print("syscalls per new connection (%s, strace -c -f):" % c)
+        print("| syscall | " + " | ".join(cols) + " |")
+        print("|---|" + "---:|" * len(cols))
+        names = sorted(per_sys, key=lambda n: -max(abs(v) for v in per_sys[n].values()))
+        for name in names:
+            vals = [per_sys[name].get(p, 0.0) for p in cols]
+            if all(abs(v) < 0.05 for v in vals):
+                continue
+            print("| %s | %s |" % (name, " | ".join("%.2f" % v for v in vals)))
+        print("| all | %s |" % " | ".join(
+            "%.2f" % sum(per_sys[n].get(p, 0.0) for n in per_sys) for p in cols))
+    return 0
 
 
 def idle(args):
@@ -244,6 +354,18 @@ def idle(args):
 # ---------------------------------------------------------------------------------------------
 # the table
 
+def print_table(hdr, rows):
+    """A markdown table, aligned: the first two columns left, the others right."""
+    w = [max(len(hdr[i]), *(len(r[i]) for r in rows)) for i in range(len(hdr))]
+    line = lambda cells: "| " + " | ".join(
+        cells[i].ljust(w[i]) if i < 2 else cells[i].rjust(w[i]) for i in range(len(cells))) + " |"
+    print(line(hdr))
+    print("|" + "|".join("-" * (w[i] + 1) + ":" if i >= 2 else "-" * (w[i] + 2)
+                         for i in range(len(hdr))) + "|")
+    for r in rows:
+        print(line(r))
+
+
 def table(args):
     """RESULTS holds lines 'proxy cert round kind {json}'."""
     data = {}
@@ -281,14 +403,7 @@ def table(args):
                          ratio(ms, med("nginx", c, "nc", "ms_per_conn")),
                          fmt(kib, "{:.1f}"), ratio(kib, med("nginx", c, "idle", "kib_per_conn")),
                          ratio(kib, med("haproxy", c, "idle", "kib_per_conn"))])
-    w = [max(len(hdr[i]), *(len(r[i]) for r in rows)) for i in range(len(hdr))]
-    line = lambda cells: "| " + " | ".join(
-        cells[i].ljust(w[i]) if i < 2 else cells[i].rjust(w[i]) for i in range(len(cells))) + " |"
-    print(line(hdr))
-    print("|" + "|".join("-" * (w[i] + 1) + ":" if i >= 2 else "-" * (w[i] + 2)
-                         for i in range(len(hdr))) + "|")
-    for r in rows:
-        print(line(r))
+    print_table(hdr, rows)
     # the spread behind each median: the figures of every round
     print()
     print("per round (µs CPU/req; ms CPU/new conn; KiB/idle conn):")
@@ -325,6 +440,17 @@ def main():
     a.add_argument("--pid", type=int, required=True)
     a.add_argument("--port", type=int, required=True)
     a.add_argument("--conns", type=int, default=2000)
+    a = sub.add_parser("conns")
+    a.add_argument("--port", type=int, required=True)
+    a.add_argument("--count", type=int, required=True)
+    a = sub.add_parser("requests")
+    a.add_argument("--port", type=int, required=True)
+    a.add_argument("--conns", type=int, required=True)
+    a.add_argument("--per-conn", type=int, required=True)
+    a = sub.add_parser("straced")
+    a.add_argument("file")
+    a = sub.add_parser("cost-table")
+    a.add_argument("results")
     a = sub.add_parser("table")
     a.add_argument("results")
     a = sub.add_parser("tree")
@@ -337,7 +463,8 @@ def main():
         print("\n".join(str(p) for p in tree(args.pid)))
         return 0
     return {"waitup": waitup, "keepalive": keepalive, "newconn": newconn, "idle": idle,
-            "table": table}[args.cmd](args)
+            "table": table, "conns": conns, "requests": requests, "straced": straced,
+            "cost-table": cost_table}[args.cmd](args)
 
 
 if __name__ == "__main__":
