@@ -49,7 +49,7 @@ import subprocess
 import sys
 import time
 
-from proctree import cpu_ticks, mem_kb, tree  # tools/lib, the directory of this script
+from proctree import cpu_split, cpu_ticks, mem_kb, tree  # tools/lib, the directory of this script
 
 REQUEST = b"GET / HTTP/1.1\r\nHost: bench.test\r\nUser-Agent: bench-edge\r\n"
 
@@ -137,11 +137,12 @@ def keepalive(args):
            "-H", "Host: bench.test", "https://127.0.0.1:%d/" % args.port]
     if args.cpu is not None:
         cmd = ["taskset", "-c", str(args.cpu)] + cmd
-    c0 = cpu_seconds(args.pid)
+    u0, s0 = cpu_split(args.pid)
     t0 = time.monotonic()
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     wall = time.monotonic() - t0
-    c1 = cpu_seconds(args.pid)
+    u1, s1 = cpu_split(args.pid)
+    hz = os.sysconf("SC_CLK_TCK")
     m = re.search(r"(\d+) requests in ([\d.]+)(m?s)", out)
     if not m:
         raise SystemExit("cannot read wrk's output:\n" + out)
@@ -149,9 +150,11 @@ def keepalive(args):
     bad = re.search(r"Socket errors: .*|Non-2xx or 3xx responses: \d+", out)
     if bad:
         raise SystemExit("wrk reports errors: %s\n%s" % (bad.group(0), out))
-    cpu = c1 - c0
+    user, system = (u1 - u0) / hz, (s1 - s0) / hz
+    cpu = user + system
     print(json.dumps({"requests": reqs, "rps": reqs / wall, "cpu_s": cpu,
-                      "cpu_pct": 100 * cpu / wall, "us_per_req": 1e6 * cpu / reqs}))
+                      "cpu_pct": 100 * cpu / wall, "us_per_req": 1e6 * cpu / reqs,
+                      "user_us_per_req": 1e6 * user / reqs, "sys_us_per_req": 1e6 * system / reqs}))
     return 0
 
 
@@ -380,7 +383,7 @@ def table(args):
     certs = [c for c in ("ecdsa", "rsa") if any(k[1] == c for k in data)]
 
     def med(proxy, cert, kind, field):
-        vals = [d[field] for d in data.get((proxy, cert, kind), [])]
+        vals = [d[field] for d in data.get((proxy, cert, kind), []) if field in d]
         return statistics.median(vals) if vals else None
 
     def ratio(a, b):
@@ -414,6 +417,17 @@ def table(args):
             print("  %-8s %-5s  %s;  %s;  %s" % (p, c, get("ka", "us_per_req", "{:.1f}"),
                                                 get("nc", "ms_per_conn", "{:.3f}"),
                                                 get("idle", "kib_per_conn", "{:.1f}")))
+    # where a keep-alive request's CPU goes: the proxy's own code (user) and the kernel (system:
+    # on loopback that includes the TCP receive path of whoever the proxy sends to)
+    if any("user_us_per_req" in d for k, v in data.items() if k[2] == "ka" for d in v):
+        print()
+        print("keep-alive CPU per request, user + system (medians, µs):")
+        for c in certs:
+            for p in proxies:
+                u, s = med(p, c, "ka", "user_us_per_req"), med(p, c, "ka", "sys_us_per_req")
+                print("  %-8s %-5s  %s + %s   (user × nginx %s)" % (
+                    p, c, fmt(u, "{:.1f}"), fmt(s, "{:.1f}"),
+                    ratio(u, med("nginx", c, "ka", "user_us_per_req"))))
     return 0
 
 

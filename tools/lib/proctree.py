@@ -30,9 +30,9 @@ def tree(pid):
     return out
 
 
-def cpu_ticks(pid):
-    """utime + stime of `pid` and its descendants (all their threads), in clock ticks."""
-    total = 0
+def cpu_split(pid):
+    """(utime, stime) of `pid` and its descendants (all their threads), in clock ticks."""
+    user = system = 0
     for p in tree(pid):
         try:
             with open("/proc/%d/stat" % p) as f:
@@ -40,8 +40,14 @@ def cpu_ticks(pid):
         except OSError:
             continue
         fields = s[s.rindex(")") + 2:].split()
-        total += int(fields[11]) + int(fields[12])   # utime, stime (fields 14 and 15)
-    return total
+        user += int(fields[11])     # utime (field 14)
+        system += int(fields[12])   # stime (field 15)
+    return user, system
+
+
+def cpu_ticks(pid):
+    """utime + stime of `pid` and its descendants (all their threads), in clock ticks."""
+    return sum(cpu_split(pid))
 
 
 def mem_kb(pid):
