@@ -23,9 +23,11 @@ struct ExactCache {
   void* block[kSlots];
   size_t size[kSlots];
   size_t n = 0;
-  ~ExactCache() {
+  void trim() {
     for (size_t i = 0; i < n; ++i) ::operator delete(block[i]);
+    n = 0;
   }
+  ~ExactCache() { trim(); }
 };
 thread_local ExactCache t_exact;
 }  // namespace
@@ -43,6 +45,8 @@ void* ExactBlocks::take(size_t size) {
   }
   return ::operator new(size);
 }
+
+void ExactBlocks::trim() { t_exact.trim(); }
 
 void ExactBlocks::give(void* p, size_t size) {
   ExactCache& c = t_exact;

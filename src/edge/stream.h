@@ -96,6 +96,7 @@ asio::awaitable<void> linger(tcp::socket& socket, Deadline& deadline, std::chron
 struct ExactBlocks {
   static void* take(size_t size);
   static void give(void* p, size_t size);
+  static void trim();  // frees the blocks this thread keeps
 };
 
 template <class T>
