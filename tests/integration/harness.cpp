@@ -94,6 +94,35 @@ std::string TempDir::write(const std::string& name, const std::string& content) 
 }
 
 Process::Process(std::vector<std::string> argv, std::string log_path) : log_path_(std::move(log_path)) {
+  // Everything the child needs is made here, before the fork. The test process has threads (the
+  // backends, clients), and the child of a multi-threaded process may make only
+  // async-signal-safe calls until it execs: an allocation there can wait forever on a lock
+  // another thread held at the fork. Seen under ASan (whose allocator is not reset in the
+  // child): now and then a server that never started, its log empty.
+  const std::string path = std::string(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin") + ":/usr/sbin:/sbin";
+  std::string program = argv.at(0);
+  if (program.find('/') == std::string::npos) {
+    std::stringstream dirs(path);
+    for (std::string dir; std::getline(dirs, dir, ':');) {
+      const std::string candidate = (dir.empty() ? "." : dir) + "/" + program;
+      if (::access(candidate.c_str(), X_OK) == 0) {
+        program = candidate;
+        break;
+      }
+    }
+  }
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  std::vector<std::string> env = {"PATH=" + path};
+  for (char** e = environ; *e; ++e) {
+    if (std::strncmp(*e, "PATH=", 5) != 0) env.emplace_back(*e);
+  }
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  const std::string exec_failed = "exec " + program + " failed\n";
+
   int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) throw std::runtime_error("cannot open " + log_path_);
   pid_ = ::fork();
@@ -105,12 +134,9 @@ Process::Process(std::vector<std::string> argv, std::string log_path) : log_path
     // Nothing else of the test process: a backend's listening socket inherited by the server
     // would keep its port accepting after the test closed it.
     ::close_range(3, ~0U, 0);
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    ::setenv("PATH", (std::string(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin") + ":/usr/sbin:/sbin").c_str(), 1);
-    ::execvp(args[0], args.data());
-    std::fprintf(stderr, "exec %s: %s\n", args[0], std::strerror(errno));
+    ::execve(program.c_str(), args.data(), envp.data());
+    const ssize_t ignored = ::write(2, exec_failed.data(), exec_failed.size());
+    (void)ignored;
     ::_exit(127);
   }
   ::close(fd);
