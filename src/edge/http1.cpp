@@ -316,8 +316,9 @@ struct ConnState {
 constexpr unsigned kSilent = 1;
 using Refusal = std::pair<unsigned, std::string_view>;
 
-// A head that could not be read (counted here).
-Refusal head_refusal(Worker& w, const error_code& ec) {
+// A head or body that could not be read (counted here). A body cut short by the client's close
+// is not answered: it is gone.
+Refusal read_refusal(Worker& w, const error_code& ec, bool body) {
   if (ec == http::error::header_limit) {
     w.counters().inc(Stat::TooLarge);
     return {431, "request headers too large"};
@@ -330,9 +331,9 @@ Refusal head_refusal(Worker& w, const error_code& ec) {
     w.counters().inc(Stat::ClientTimeouts);
     return {408, "request timed out"};
   }
-  if (is_http_error(ec)) {
+  if (is_http_error(ec) && !(body && ec == http::error::partial_message)) {
     w.counters().inc(Stat::BadRequests);
-    return {400, "malformed request"};
+    return {400, body ? "malformed request body" : "malformed request"};
   }
   return {kSilent, {}};
 }
@@ -357,20 +358,7 @@ asio::awaitable<Refusal> receive_body(Worker& w, Stream& stream, beast::flat_buf
   }
   stream.deadline().arm(cfg.timeouts.client_body);
   const error_code ec = co_await read_body(stream, in, p);
-  if (!ec) co_return Refusal{0, {}};
-  if (ec == http::error::body_limit) {
-    w.counters().inc(Stat::TooLarge);
-    co_return Refusal{413, "request body too large"};
-  }
-  if (ec == asio::error::timed_out) {
-    w.counters().inc(Stat::ClientTimeouts);
-    co_return Refusal{408, "request timed out"};
-  }
-  if (is_http_error(ec) && ec != http::error::partial_message) {
-    w.counters().inc(Stat::BadRequests);
-    co_return Refusal{400, "malformed request body"};
-  }
-  co_return Refusal{kSilent, {}};
+  co_return ec ? read_refusal(w, ec, true) : Refusal{0, {}};
 }
 
 // A response of the edge's own, its connection kept when the request was read whole: the health
@@ -500,7 +488,7 @@ asio::awaitable<bool> one_request(Worker& w, Stream& stream, ConnTrack& track, c
   // under asio's recycling limit.
   if (ec) {
     if (!got) co_return false;  // closed, reset or timed out before a request
-    const auto [status, text] = head_refusal(w, ec);
+    const auto [status, text] = read_refusal(w, ec, false);
     if (status != kSilent) co_await refuse(sink, w, p, peer, host, t0, linger_close, status, text);
     co_return false;
   }
@@ -625,14 +613,13 @@ struct Connection {
   DeadlineGuard deadline;
   ConnState state;
   bool first = true;  // no request yet: the wait is bounded by client_header, not client_idle
-  bool due = false;   // the wait ended with the socket readable
 };
 
 template <class Stream>
 using ConnectionPtr = std::unique_ptr<Connection<Stream>>;
 
 template <class Stream>
-asio::awaitable<void> session(ConnectionPtr<Stream> c, error_code woke);
+asio::awaitable<void> session(ConnectionPtr<Stream> c, bool waited, error_code woke);
 
 // Makes the connection ready to wait for its next request: false when it must close instead.
 template <class Stream>
@@ -653,27 +640,28 @@ template <class Stream>
 void park(ConnectionPtr<Stream> c) {
   Stream& stream = c->stream;
   stream.async_wait_readable([c = std::move(c)](error_code ec) mutable {
-    c->due = !ec;
     asio::io_context& io = c->w.io();
-    asio::co_spawn(io, session(std::move(c), ec), asio::detached);
+    asio::co_spawn(io, session(std::move(c), true, ec), asio::detached);
   });
 }
 
 // A connection's requests from one wait to the next (or to its end): it runs the requests that
 // are due, parks the connection when none is, and closes it when it ends, fails, times out or
-// the edge closes. `woke` is what the last wait ended with.
+// the edge closes. `waited`: it comes from a wait, which ended with `woke` (a request is due when
+// that is no error); else (after the handshake) it waits first.
 template <class Stream>
-asio::awaitable<void> session(ConnectionPtr<Stream> c, error_code woke) {
+asio::awaitable<void> session(ConnectionPtr<Stream> c, bool waited, error_code woke) {
   Connection<Stream>& k = *c;
   if (!woke) {
+    bool due = waited;
     for (;;) {
       k.track.idle = true;
-      if (!k.due && k.state.in.size() == 0) {
+      if (!due && k.state.in.size() == 0) {
         if (!ready_to_wait(k)) break;
         park(std::move(c));
         co_return;
       }
-      k.due = false;
+      due = false;
       const bool more = co_await one_request(k.w, k.stream, k.track, k.client, k.peer, k.key, k.slot, k.state);
       k.first = false;
       if (!more) break;
@@ -715,15 +703,13 @@ asio::awaitable<void> serve_https(Worker& w, tcp::socket socket, Ends ends, Clie
   if (ec) {
     w.counters().inc(Stat::TlsHandshakeFailed);
     w.log()->debug("edge: {}: tls handshake: {}", c->peer, ec.message());
-    error_code ignored;
-    stream.socket().close(ignored);
-    co_return;
+    co_return;  // the connection closes as it goes
   }
-  co_await session(std::move(c), error_code{});
+  co_await session(std::move(c), false, error_code{});
 }
 
 asio::awaitable<void> serve_http(Worker& w, tcp::socket socket, Ends ends, ClientSlot slot) {
-  co_await session(std::make_unique<Connection<PlainStream>>(w, slot, ends, std::move(socket)), error_code{});
+  co_await session(std::make_unique<Connection<PlainStream>>(w, slot, ends, std::move(socket)), false, error_code{});
 }
 
 }  // namespace pharos::edge

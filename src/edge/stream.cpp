@@ -15,9 +15,7 @@ namespace {
 constexpr auto kUse = asio::as_tuple(asio::use_awaitable);
 constexpr size_t kCoalesce = 16 * 1024;  // one TLS record's worth
 thread_local char t_stage[kCoalesce];
-}  // namespace
 
-namespace {
 struct ExactCache {
   static constexpr size_t kSlots = 8;
   void* block[kSlots];

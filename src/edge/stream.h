@@ -113,10 +113,16 @@ struct ExactAllocator {
   }
 };
 
+// Calls `h(ec)` from the socket's executor, not from here.
+template <class Handler>
+void post_result(tcp::socket& socket, Handler&& h, error_code ec) {
+  asio::post(socket.get_executor(), [h = std::forward<Handler>(h), ec]() mutable { std::move(h)(ec); });
+}
+
 template <class Handler>
 void wait_readable_on(tcp::socket& socket, const Deadline& deadline, Handler&& h) {
   if (deadline.expired) {
-    asio::post(socket.get_executor(), [h = std::forward<Handler>(h)]() mutable { std::move(h)(error_code(asio::error::timed_out)); });
+    post_result(socket, std::forward<Handler>(h), asio::error::timed_out);
     return;
   }
   socket.async_wait(tcp::socket::wait_read,
@@ -164,7 +170,7 @@ class TlsStream {
   template <class Handler>
   void async_wait_readable(Handler&& h) {
     if (SSL_has_pending(ssl_)) {
-      asio::post(socket_.get_executor(), [h = std::forward<Handler>(h)]() mutable { std::move(h)(error_code{}); });
+      post_result(socket_, std::forward<Handler>(h), error_code{});
       return;
     }
     wait_readable_on(socket_, deadline_, std::forward<Handler>(h));
